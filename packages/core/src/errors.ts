@@ -1,0 +1,235 @@
+/**
+ * Every error evsrc throws is an {@link EvsrcError} with a stable string `code`.
+ * Match on the code (or use {@link isEvsrcError}) rather than `instanceof`: codes keep
+ * working when two copies of `@evsrc/core` end up in one application.
+ *
+ * @module
+ */
+
+/** The stable codes of every error evsrc throws. */
+export const ErrorCode = {
+  /** `FileSystem.create` found the name taken. */
+  FileExists: 'EVSRC_FILE_EXISTS',
+  /** A file name breaks the `FileSystem` naming rules. */
+  InvalidPath: 'EVSRC_INVALID_PATH',
+  /** The storage backend failed (I/O error, network, permissions, ...); `cause` holds the original. */
+  Storage: 'EVSRC_STORAGE',
+  /** An aggregate id or type name cannot be stored (empty, too long, bad characters). */
+  InvalidId: 'EVSRC_INVALID_ID',
+  /** Another writer saved the aggregate first. */
+  Concurrency: 'EVSRC_CONCURRENCY',
+  /** No event and no snapshot exists for the aggregate (or none as of the requested point). */
+  AggregateNotFound: 'EVSRC_AGGREGATE_NOT_FOUND',
+  /** A stored file is unreadable: bad header, checksum mismatch, undecodable body. */
+  CorruptFile: 'EVSRC_CORRUPT_FILE',
+  /** A stored file's header does not match the place it is stored at. */
+  MisplacedFile: 'EVSRC_MISPLACED_FILE',
+  /** A file was written by a parser or format version this process does not know. */
+  UnsupportedFormat: 'EVSRC_UNSUPPORTED_FORMAT',
+  /** The batch files of an aggregate leave a gap or overlap in its versions. */
+  StreamIntegrity: 'EVSRC_STREAM_INTEGRITY',
+  /** An event type name is not registered for its aggregate type. */
+  UnknownEventType: 'EVSRC_UNKNOWN_EVENT_TYPE',
+  /** An aggregate class or type name was not registered with the repository. */
+  UnknownAggregateType: 'EVSRC_UNKNOWN_AGGREGATE_TYPE',
+  /** The repository or a registry was configured wrongly. */
+  Configuration: 'EVSRC_CONFIGURATION',
+  /** The retry helper gave up after its last attempt hit a concurrency conflict. */
+  RetriesExhausted: 'EVSRC_RETRIES_EXHAUSTED',
+} as const;
+
+/** One of the values of {@link ErrorCode}. */
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of every evsrc error. */
+export class EvsrcError extends Error {
+  /** Stable, machine-readable identifier of the kind of error. */
+  readonly code: ErrorCodeValue;
+
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Type guard for evsrc errors that works across package copies.
+ *
+ * @example
+ * ```ts
+ * if (isEvsrcError(err, ErrorCode.Concurrency)) retry();
+ * ```
+ */
+export function isEvsrcError(error: unknown, code?: ErrorCodeValue): error is EvsrcError {
+  if (typeof error !== 'object' || error === null) return false;
+  const c = (error as { code?: unknown }).code;
+  if (typeof c !== 'string' || !c.startsWith('EVSRC_')) return false;
+  return code === undefined || c === code;
+}
+
+/** Thrown by `FileSystem.create` when a file of that name already exists. */
+export class FileExistsError extends EvsrcError {
+  constructor(readonly path: string) {
+    super(ErrorCode.FileExists, `File already exists: ${path}`);
+  }
+}
+
+/** Thrown when a file name breaks the rules of {@link assertValidPath}. */
+export class InvalidPathError extends EvsrcError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.InvalidPath, `Invalid file name ${JSON.stringify(path)}: ${reason}`);
+  }
+}
+
+/** Wraps a failure of the storage backend; `cause` holds the original error. */
+export class StorageError extends EvsrcError {
+  constructor(
+    readonly operation: string,
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(ErrorCode.Storage, `Storage ${operation} failed for ${path}: ${detail}`, { cause });
+  }
+}
+
+/** Thrown when an aggregate id or type name cannot be stored. */
+export class InvalidIdError extends EvsrcError {
+  constructor(
+    readonly kind: 'aggregate id' | 'aggregate type' | 'event type',
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.InvalidId, `Invalid ${kind} ${preview(value)}: ${reason}`);
+  }
+}
+
+/** Thrown by a save when another writer stored the aggregate's next version first. */
+export class ConcurrencyError extends EvsrcError {
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+    /** The version the save expected to be the latest stored one. */
+    readonly expectedVersion: number,
+    /** The latest stored version found after the conflict. */
+    readonly actualVersion: number,
+  ) {
+    super(
+      ErrorCode.Concurrency,
+      `Concurrency conflict on ${aggregateType} ${preview(aggregateId)}: expected version ${expectedVersion}, found ${actualVersion}`,
+    );
+  }
+}
+
+/** Thrown when nothing is stored for an aggregate (or nothing as of the requested point). */
+export class AggregateNotFoundError extends EvsrcError {
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+    readonly detail?: string,
+  ) {
+    super(
+      ErrorCode.AggregateNotFound,
+      `Aggregate not found: ${aggregateType} ${preview(aggregateId)}${detail ? ` (${detail})` : ''}`,
+    );
+  }
+}
+
+/** Thrown when a stored file cannot be read: bad header, checksum mismatch, undecodable body. */
+export class CorruptFileError extends EvsrcError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    cause?: unknown,
+  ) {
+    super(ErrorCode.CorruptFile, `Corrupt file ${path}: ${reason}`, { cause });
+  }
+}
+
+/** Thrown when a file's header says it belongs somewhere other than where it is stored. */
+export class MisplacedFileError extends EvsrcError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.MisplacedFile, `File ${path} does not belong at its path: ${reason}`);
+  }
+}
+
+/** Thrown when a file names a parser or format version this process does not know. */
+export class UnsupportedFormatError extends EvsrcError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.UnsupportedFormat, `Unsupported format in ${path}: ${reason}`);
+  }
+}
+
+/** Thrown when an aggregate's batch files leave a gap or overlap in its versions. */
+export class StreamIntegrityError extends EvsrcError {
+  constructor(
+    readonly kind: 'gap' | 'overlap',
+    /** The file where the stream broke. */
+    readonly path: string,
+    readonly expectedVersion: number,
+    readonly foundVersion: number,
+    /** The file read just before, if any. */
+    readonly previousPath?: string,
+  ) {
+    super(
+      ErrorCode.StreamIntegrity,
+      `Version ${kind} in ${path}: expected it to start at version ${expectedVersion}, it starts at ${foundVersion}${
+        previousPath ? ` (previous file: ${previousPath})` : ''
+      }`,
+    );
+  }
+}
+
+/** Thrown when an event type name is not registered for its aggregate type. */
+export class UnknownEventTypeError extends EvsrcError {
+  constructor(
+    readonly aggregateType: string,
+    readonly eventType: string,
+    readonly path?: string,
+  ) {
+    super(
+      ErrorCode.UnknownEventType,
+      `Unknown event type ${JSON.stringify(eventType)} for aggregate type ${aggregateType}${path ? ` in ${path}` : ''}`,
+    );
+  }
+}
+
+/** Thrown when an aggregate class or type name was not registered with the repository. */
+export class UnknownAggregateTypeError extends EvsrcError {
+  constructor(readonly aggregateType: string) {
+    super(ErrorCode.UnknownAggregateType, `Aggregate type not registered: ${aggregateType}`);
+  }
+}
+
+/** Thrown when the repository or a registry is configured wrongly. */
+export class ConfigurationError extends EvsrcError {
+  constructor(message: string) {
+    super(ErrorCode.Configuration, message);
+  }
+}
+
+/** Thrown by the retry helper when every attempt hit a concurrency conflict. */
+export class RetriesExhaustedError extends EvsrcError {
+  constructor(
+    readonly attempts: number,
+    cause: ConcurrencyError,
+  ) {
+    super(ErrorCode.RetriesExhausted, `Gave up after ${attempts} attempts: ${cause.message}`, { cause });
+  }
+}
+
+/** Shortens long values in messages (a 10,000-character id must not flood a log). */
+export function preview(value: string, max = 120): string {
+  const s = JSON.stringify(value);
+  return s.length <= max ? s : `${s.slice(0, max)}…(${value.length} chars)`;
+}

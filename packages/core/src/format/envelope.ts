@@ -1,0 +1,128 @@
+import { crc32 } from 'node:zlib';
+import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
+
+/**
+ * Every evsrc file is one line of JSON (the header), a newline, then the body written by
+ * the parser the header names. See `docs/format.md`.
+ *
+ * @module
+ */
+
+/** The version of the file format this code writes and reads. */
+export const FORMAT_VERSION = 1;
+
+/** Header of a batch file. */
+export interface BatchHeader {
+  evsrc: number;
+  kind: 'batch';
+  /** Name of the `EventBatchParser` that wrote the body. */
+  parser: string;
+  /** Aggregate type and id, as given (not encoded). */
+  type: string;
+  id: string;
+  /** Versions of the first and last event in the batch. */
+  first: number;
+  last: number;
+  /** The save's commit id, used to recognise a retried save that already landed. */
+  commit: string;
+  /** Body length in bytes and its CRC-32. */
+  bytes: number;
+  crc32: number;
+}
+
+/** Header of a snapshot file. */
+export interface SnapshotHeader {
+  evsrc: number;
+  kind: 'snapshot';
+  /** Name of the `AggregateParser` that wrote the body. */
+  parser: string;
+  type: string;
+  id: string;
+  /** The state is the one after this version. */
+  version: number;
+  /** Timestamp of the event at `version`. */
+  timestamp: number;
+  bytes: number;
+  crc32: number;
+}
+
+type AnyHeader = BatchHeader | SnapshotHeader;
+type HeaderFields<H extends AnyHeader> = Omit<H, 'evsrc' | 'bytes' | 'crc32'>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const NEWLINE = 0x0a;
+/** Headers hold an id of at most 200 encoded bytes; anything much longer is not a header. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+/** Joins a header and a body into the bytes of one file. */
+export function writeFile<H extends AnyHeader>(fields: HeaderFields<H>, body: Uint8Array): Uint8Array {
+  const header = { evsrc: FORMAT_VERSION, ...fields, bytes: body.byteLength, crc32: crc32(body) };
+  const head = encoder.encode(`${JSON.stringify(header)}\n`);
+  const out = new Uint8Array(head.byteLength + body.byteLength);
+  out.set(head, 0);
+  out.set(body, head.byteLength);
+  return out;
+}
+
+/** A file split into its checked header and its body. */
+export interface ParsedFile<H extends AnyHeader> {
+  header: H;
+  body: Uint8Array;
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/**
+ * Splits a file into header and body and checks the header's shape, the body's length
+ * and its checksum.
+ * @throws {CorruptFileError} naming `path` for anything malformed.
+ * @throws {UnsupportedFormatError} for a newer format version or another kind of file.
+ */
+export function readFile<K extends AnyHeader['kind']>(
+  path: string,
+  bytes: Uint8Array,
+  kind: K,
+): ParsedFile<Extract<AnyHeader, { kind: K }>> {
+  const limit = Math.min(bytes.byteLength, MAX_HEADER_BYTES);
+  const end = bytes.subarray(0, limit).indexOf(NEWLINE);
+  if (end < 0) throw new CorruptFileError(path, 'no header line (not an evsrc file, or truncated)');
+  let header: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(decoder.decode(bytes.subarray(0, end)));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    header = parsed as Record<string, unknown>;
+  } catch (error) {
+    throw new CorruptFileError(path, `unreadable header: ${(error as Error).message}`, error);
+  }
+  if (!isInt(header.evsrc)) throw new CorruptFileError(path, 'header has no "evsrc" format version');
+  if (header.evsrc > FORMAT_VERSION) {
+    throw new UnsupportedFormatError(
+      path,
+      `format version ${header.evsrc} is newer than ${FORMAT_VERSION}; upgrade evsrc`,
+    );
+  }
+  if (header.kind !== kind) {
+    throw new UnsupportedFormatError(path, `expected a ${kind} file, found ${JSON.stringify(header.kind)}`);
+  }
+  const common =
+    isStr(header.parser) && isStr(header.type) && isStr(header.id) && isInt(header.bytes) && isInt(header.crc32);
+  const specific =
+    kind === 'batch'
+      ? isInt(header.first) &&
+        isInt(header.last) &&
+        isStr(header.commit) &&
+        (header.last as number) >= (header.first as number)
+      : isInt(header.version) && typeof header.timestamp === 'number' && Number.isFinite(header.timestamp);
+  if (!common || !specific) throw new CorruptFileError(path, `malformed ${kind} header`);
+  const body = bytes.subarray(end + 1);
+  if (body.byteLength !== header.bytes) {
+    throw new CorruptFileError(
+      path,
+      `body is ${body.byteLength} bytes, header says ${header.bytes} (truncated or padded)`,
+    );
+  }
+  if (crc32(body) !== header.crc32) throw new CorruptFileError(path, 'checksum mismatch (the body was altered)');
+  return { header: header as unknown as Extract<AnyHeader, { kind: K }>, body };
+}

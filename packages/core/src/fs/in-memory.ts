@@ -1,0 +1,108 @@
+import { FileExistsError } from '../errors.js';
+import type { FileSystem, ListOptions } from './file-system.js';
+import { assertValidPath, assertValidPrefix, compareNames } from './paths.js';
+
+/** Options of {@link InMemoryFileSystem}. */
+export interface InMemoryFileSystemOptions {
+  /**
+   * Yield to the event loop before every operation completes (default `true`), so that
+   * concurrent callers really interleave as they would on a real store.
+   */
+  async?: boolean;
+}
+
+/**
+ * A {@link FileSystem} held in memory, for tests and demos. It honours the whole contract,
+ * including concurrent `create` conflicts; copies bytes in and out so callers cannot
+ * change stored files by mutating their buffers.
+ */
+export class InMemoryFileSystem implements FileSystem {
+  readonly #files = new Map<string, Uint8Array>();
+  /** All names, kept sorted by {@link compareNames} for ordered listing. */
+  readonly #names: string[] = [];
+  readonly #async: boolean;
+
+  constructor(options: InMemoryFileSystemOptions = {}) {
+    this.#async = options.async ?? true;
+  }
+
+  /** Number of files stored. */
+  get size(): number {
+    return this.#files.size;
+  }
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    assertValidPath(path);
+    await this.#tick();
+    const data = this.#files.get(path);
+    return data === undefined ? undefined : data.slice();
+  }
+
+  async create(path: string, data: Uint8Array): Promise<void> {
+    assertValidPath(path);
+    const copy = Uint8Array.from(data);
+    await this.#tick();
+    if (this.#files.has(path)) throw new FileExistsError(path);
+    this.#insertName(path);
+    this.#files.set(path, copy);
+  }
+
+  async replace(path: string, data: Uint8Array): Promise<void> {
+    assertValidPath(path);
+    const copy = Uint8Array.from(data);
+    await this.#tick();
+    if (!this.#files.has(path)) this.#insertName(path);
+    this.#files.set(path, copy);
+  }
+
+  async delete(path: string): Promise<void> {
+    assertValidPath(path);
+    await this.#tick();
+    if (!this.#files.delete(path)) return;
+    const i = this.#lowerBound(path);
+    this.#names.splice(i, 1);
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
+    assertValidPrefix(prefix);
+    const pageSize = Math.max(1, options.pageSize ?? 1000);
+    let after = options.startAfter;
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    while (remaining > 0) {
+      await this.#tick();
+      // Take one page, then search again: files may change while the caller iterates.
+      let i = this.#lowerBound(after !== undefined && compareNames(after, prefix) > 0 ? after : prefix);
+      if (after !== undefined && this.#names[i] === after) i++;
+      const page: string[] = [];
+      while (page.length < Math.min(pageSize, remaining)) {
+        const name = this.#names[i++];
+        if (name === undefined || !name.startsWith(prefix)) break;
+        page.push(name);
+      }
+      if (page.length === 0) return;
+      for (const name of page) yield name;
+      remaining -= page.length;
+      after = page[page.length - 1];
+    }
+  }
+
+  /** Index of the first name not less than `name`. */
+  #lowerBound(name: string): number {
+    let lo = 0;
+    let hi = this.#names.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareNames(this.#names[mid] as string, name) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #insertName(name: string): void {
+    this.#names.splice(this.#lowerBound(name), 0, name);
+  }
+
+  #tick(): Promise<void> | undefined {
+    return this.#async ? new Promise((resolve) => setImmediate(resolve)) : undefined;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * `@evsrc/core`: event sourcing on plain files.
+ *
+ * - The model: {@link Aggregate}, {@link ChangeEvent}, {@link EventRecord}.
+ * - The ports: {@link FileSystem}, {@link EventBatchParser}, {@link AggregateParser}.
+ * - The adapters that need nothing else: {@link InMemoryFileSystem}, {@link json}, {@link msgpack}.
+ * - The {@link Repository} that loads and saves aggregates as batch files and snapshots.
+ *
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export {
+  type BatchHeader,
+  FORMAT_VERSION,
+  type ParsedFile,
+  readFile,
+  type SnapshotHeader,
+  writeFile,
+} from './format/envelope.js';
+export {
+  aggregateFolder,
+  batchPath,
+  decodeSegment,
+  encodeSegment,
+  eventsFolder,
+  MAX_SEGMENT_BYTES,
+  MAX_VERSION,
+  snapshotPath,
+  snapshotsFolder,
+  versionInName,
+} from './format/layout.js';
+export type { FileSystem, ListOptions } from './fs/file-system.js';
+export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './fs/in-memory.js';
+export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './fs/paths.js';
+export {
+  Aggregate,
+  type AggregateClass,
+  type EventObserver,
+  type PendingEvent,
+  type RaiseOptions,
+} from './model/aggregate.js';
+export { ChangeEvent, type ChangeEventClass } from './model/change-event.js';
+export type { EventMetadata, EventRecord, StoredEvent } from './model/event-record.js';
+export { EventRegistry } from './model/event-registry.js';
+export { json, jsonAggregateParser, jsonEventBatchParser } from './parsers/json.js';
+export { msgpack, msgpackAggregateParser, msgpackEventBatchParser } from './parsers/msgpack.js';
+export type { AggregateParser, EventBatchParser, Format } from './parsers/parser.js';
+export {
+  type AggregateRegistration,
+  aggregateType,
+  everyNEvents,
+  type SnapshotContext,
+  type SnapshotPolicy,
+} from './repository/aggregate-type.js';
+export {
+  type AsOf,
+  type BackgroundErrorContext,
+  type ExecuteOptions,
+  type ReadEventsOptions,
+  Repository,
+  type RepositoryOptions,
+  type SaveOptions,
+} from './repository/repository.js';
+export { mapOrdered } from './util/ordered.js';

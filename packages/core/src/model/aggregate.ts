@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import type { ChangeEvent } from './change-event.js';
+import { copyFields } from './change-event.js';
+import type { EventMetadata, EventRecord } from './event-record.js';
+
+/** Receives each event of an aggregate once it is stored (never before). */
+export type EventObserver = (record: EventRecord) => void;
+
+/** Options of {@link Aggregate.raise}. */
+export interface RaiseOptions {
+  /** Correlation/causation ids and other strings stored with the event. */
+  metadata?: EventMetadata;
+  /** A unique id for the event. */
+  eventId?: string;
+}
+
+/** An event raised but not yet stored. */
+export interface PendingEvent {
+  readonly event: ChangeEvent;
+  readonly metadata?: EventMetadata;
+  readonly eventId?: string;
+}
+
+/** The constructor of an {@link Aggregate} subclass: `new (id)`, with a static `type` name. */
+export interface AggregateClass<A extends Aggregate = Aggregate> {
+  /** The name stored in paths and files; unique within a repository. */
+  readonly type: string;
+  new (id: string): A;
+}
+
+/** @internal Key of the repository-only API of an aggregate. */
+export const internal: unique symbol = Symbol('evsrc.aggregate.internal');
+
+/** @internal What the repository may do to an aggregate. */
+export interface AggregateInternals {
+  /** Applies a stored event while loading. */
+  replay(event: ChangeEvent, version: number, timestamp: number): void;
+  /** Marks the pending events stored and tells observers. Returns observer errors. */
+  committed(records: readonly EventRecord[]): unknown[];
+  /** Sets the version and timestamp after restoring a snapshot. */
+  restored(version: number, timestamp: number): void;
+  /** Id of the pending commit, stable across retries of the same pending events. */
+  commitId(): string;
+  lastTimestamp(): number;
+}
+
+/**
+ * The base class of aggregates: an identity, a version, and state that changes only
+ * through {@link ChangeEvent}s.
+ *
+ * Give the subclass a static `type` name and a constructor taking the id; change its
+ * state only in events' `applyOn`; expose commands that check rules and call
+ * {@link raise}. Keep the domain state in public (or protected) fields: the default
+ * snapshot is the aggregate's own enumerable fields (evsrc's own bookkeeping lives in
+ * private `#` fields, which are not part of it).
+ *
+ * @example
+ * ```ts
+ * class Account extends Aggregate {
+ *   static readonly type = 'account';
+ *   balance = 0;
+ *   deposit(amount: number) {
+ *     if (amount <= 0) throw new Error('amount must be positive');
+ *     this.raise(new Deposited(amount));
+ *   }
+ * }
+ * ```
+ */
+export abstract class Aggregate {
+  readonly #id: string;
+  #version = 0;
+  #storedVersion = 0;
+  #lastTimestamp = 0;
+  #pending: PendingEvent[] = [];
+  #commitId: string | undefined;
+  readonly #observers = new Set<EventObserver>();
+
+  constructor(id: string) {
+    this.#id = id;
+  }
+
+  /** The aggregate's id. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** The version of the state as it is now, pending events included (0 before any event). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The version last stored (or loaded); `version - storedVersion` events are pending. */
+  get storedVersion(): number {
+    return this.#storedVersion;
+  }
+
+  /** Events raised but not stored yet, oldest first. */
+  get pendingEvents(): readonly PendingEvent[] {
+    return this.#pending;
+  }
+
+  /** Timestamp of the last stored event (0 if none). */
+  get timestamp(): number {
+    return this.#lastTimestamp;
+  }
+
+  /**
+   * Applies an event to the state now and keeps it pending until the repository stores it.
+   * Call it from your command methods.
+   */
+  protected raise(event: ChangeEvent<this>, options: RaiseOptions = {}): void {
+    event.applyOn(this);
+    this.#version += 1;
+    this.#commitId = undefined;
+    const pending: PendingEvent = { event: event as unknown as ChangeEvent };
+    if (options.metadata) Object.assign(pending, { metadata: { ...options.metadata } });
+    if (options.eventId !== undefined) Object.assign(pending, { eventId: options.eventId });
+    this.#pending.push(pending);
+  }
+
+  /**
+   * Registers an observer that hears of each event after it is stored.
+   * @returns a function that unregisters it.
+   */
+  subscribe(observer: EventObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
+  /** The state stored in a snapshot: by default the own enumerable fields. Override to convert. */
+  toSnapshot(): unknown {
+    return { ...this };
+  }
+
+  /** Restores the state from a snapshot made by {@link toSnapshot}. Override together with it. */
+  restoreSnapshot(state: unknown): void {
+    if (typeof state === 'object' && state !== null) copyFields(this, state);
+  }
+
+  /** @internal */
+  get [internal](): AggregateInternals {
+    return {
+      replay: (event, version, timestamp) => {
+        event.applyOn(this);
+        this.#version = version;
+        this.#storedVersion = version;
+        this.#lastTimestamp = timestamp;
+      },
+      restored: (version, timestamp) => {
+        this.#version = version;
+        this.#storedVersion = version;
+        this.#lastTimestamp = timestamp;
+      },
+      committed: (records) => {
+        const last = records[records.length - 1];
+        if (last) {
+          this.#storedVersion = last.version;
+          this.#lastTimestamp = last.timestamp;
+        }
+        this.#pending = [];
+        this.#commitId = undefined;
+        const errors: unknown[] = [];
+        for (const record of records) {
+          for (const observer of this.#observers) {
+            try {
+              observer(record);
+            } catch (error) {
+              errors.push(error);
+            }
+          }
+        }
+        return errors;
+      },
+      commitId: () => {
+        this.#commitId ??= randomUUID();
+        return this.#commitId;
+      },
+      lastTimestamp: () => this.#lastTimestamp,
+    };
+  }
+}

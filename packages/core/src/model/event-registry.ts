@@ -1,0 +1,81 @@
+import { ConfigurationError, CorruptFileError, InvalidIdError, UnknownEventTypeError } from '../errors.js';
+import type { ChangeEvent, ChangeEventClass } from './change-event.js';
+import { copyFields } from './change-event.js';
+
+const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/**
+ * The explicit list of event classes of one aggregate type, by stored name. Reading a
+ * file only ever looks names up here: no code is evaluated, and an unknown name is a
+ * typed {@link UnknownEventTypeError}.
+ */
+export class EventRegistry {
+  readonly #byName = new Map<string, ChangeEventClass>();
+  readonly #byClass = new Map<ChangeEventClass, string>();
+
+  /**
+   * @param aggregateType the aggregate type these events belong to (for messages).
+   * @param classes its event classes.
+   * @throws {ConfigurationError} on a missing, invalid or duplicate `type` name.
+   */
+  constructor(
+    readonly aggregateType: string,
+    classes: readonly ChangeEventClass[],
+  ) {
+    for (const cls of classes) {
+      const name: unknown = cls?.type;
+      if (typeof name !== 'string') {
+        throw new ConfigurationError(`Event class ${cls?.name ?? String(cls)} has no static string "type" name`);
+      }
+      if (!TYPE_NAME.test(name)) {
+        throw new InvalidIdError(
+          'event type',
+          name,
+          'use 1-128 letters, digits and . _ : - (starting with a letter or digit)',
+        );
+      }
+      const other = this.#byName.get(name);
+      if (other && other !== cls) {
+        throw new ConfigurationError(
+          `Event type name "${name}" is used by both ${other.name} and ${cls.name} in ${aggregateType}`,
+        );
+      }
+      this.#byName.set(name, cls);
+      this.#byClass.set(cls, name);
+    }
+  }
+
+  /** The registered names. */
+  get names(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  /**
+   * The stored name of an event instance.
+   * @throws {UnknownEventTypeError} if its class is not registered.
+   */
+  nameOf(event: ChangeEvent): string {
+    const cls = event.constructor as ChangeEventClass;
+    const name = this.#byClass.get(cls);
+    if (name === undefined) throw new UnknownEventTypeError(this.aggregateType, cls.type ?? cls.name);
+    return name;
+  }
+
+  /**
+   * Rebuilds an event from its stored name and payload.
+   * @param path the file it came from, named in errors.
+   * @throws {UnknownEventTypeError} for a name not registered.
+   * @throws {CorruptFileError} when the payload is not an object (and the class has no `fromPayload`).
+   */
+  create(name: string, payload: unknown, path?: string): ChangeEvent {
+    const cls = this.#byName.get(name);
+    if (cls === undefined) throw new UnknownEventTypeError(this.aggregateType, name, path);
+    if (cls.fromPayload) return cls.fromPayload(payload);
+    const event = Object.create(cls.prototype) as ChangeEvent;
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      throw new CorruptFileError(path ?? '(no file)', `payload of event "${name}" is not an object`);
+    }
+    copyFields(event, payload);
+    return event;
+  }
+}

@@ -1,0 +1,470 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AggregateNotFoundError,
+  ConcurrencyError,
+  ConfigurationError,
+  ErrorCode,
+  isEvsrcError,
+  RetriesExhaustedError,
+  UnknownAggregateTypeError,
+} from '../errors.js';
+import {
+  batchPath,
+  encodeSegment,
+  eventsFolder,
+  snapshotPath,
+  snapshotsFolder,
+  versionInName,
+} from '../format/layout.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { type Aggregate, type AggregateClass, internal } from '../model/aggregate.js';
+import type { EventMetadata, EventRecord, StoredEvent } from '../model/event-record.js';
+import { EventRegistry } from '../model/event-registry.js';
+import { json } from '../parsers/json.js';
+import { msgpack } from '../parsers/msgpack.js';
+import type { Format } from '../parsers/parser.js';
+import { type AggregateRegistration, everyNEvents, type SnapshotPolicy } from './aggregate-type.js';
+import { readBatches } from './batch-reader.js';
+import { AggregateCache } from './cache.js';
+import { type DecodedBatch, FileCodec } from './codec.js';
+import { storage } from './storage.js';
+
+/** What went wrong outside the caller's path: a snapshot write or an observer. */
+export interface BackgroundErrorContext {
+  readonly operation: 'snapshot-write' | 'snapshot-read' | 'observer' | 'cache';
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+}
+
+/** Options of {@link Repository}. */
+export interface RepositoryOptions {
+  /** Where the files live. */
+  readonly fileSystem: FileSystem;
+  /** Every aggregate type this repository loads and saves. */
+  readonly aggregates: readonly AggregateRegistration[];
+  /** The format new files are written in (default: JSON). Files of any known format are read. */
+  readonly format?: Format | 'json' | 'msgpack';
+  /** Extra formats to read, besides JSON, MessagePack and `format`. */
+  readonly readFormats?: readonly Format[];
+  /** The clock stamped on stored events, in ms since the epoch (default `Date.now`). */
+  readonly clock?: () => number;
+  /** Keep recently used aggregates' states in memory (never served stale). Default: off. */
+  readonly cache?: boolean | { readonly maxEntries?: number };
+  /** Batch files read in parallel while loading (default: the file system's `readConcurrency`, else 4). */
+  readonly readConcurrency?: number;
+  /**
+   * Told of failures that do not fail the caller: a snapshot that could not be written
+   * or read (the save still succeeds, the load replays events instead), an observer that
+   * threw. Default: `console.warn`.
+   */
+  readonly onError?: (error: unknown, context: BackgroundErrorContext) => void;
+}
+
+/** Where to stop when loading: a version, or a timestamp (inclusive). */
+export interface AsOf {
+  /** Load the state right after this version. */
+  readonly version?: number;
+  /** Load the state made of every event stored at or before this time (ms since the epoch, or a Date). */
+  readonly timestamp?: number | Date;
+}
+
+/** Options of {@link Repository.save}. */
+export interface SaveOptions {
+  /** Stored with every event of this save (merged under each event's own metadata). */
+  readonly metadata?: EventMetadata;
+}
+
+/** Options of {@link Repository.execute}. */
+export interface ExecuteOptions {
+  /** Attempts before giving up with a {@link RetriesExhaustedError} (default 5). */
+  readonly maxAttempts?: number;
+  /** Start from a new aggregate when none is stored (default false: {@link AggregateNotFoundError}). */
+  readonly create?: boolean;
+  /** Base of the randomised exponential back-off between attempts, in ms (default 5). */
+  readonly backoffMs?: number;
+  /** Passed to {@link Repository.save}. */
+  readonly metadata?: EventMetadata;
+}
+
+/** Options of {@link Repository.events}. */
+export interface ReadEventsOptions {
+  /** First version to yield (default 1). */
+  readonly fromVersion?: number;
+  /** Last version to yield (default: the latest). */
+  readonly toVersion?: number;
+}
+
+interface Registered {
+  readonly type: string;
+  readonly aggregate: AggregateClass;
+  readonly events: EventRegistry;
+  readonly snapshots?: SnapshotPolicy;
+}
+
+/**
+ * Loads and saves aggregates as files on a {@link FileSystem}.
+ *
+ * Every save writes one immutable batch file holding all pending events, named by its
+ * first version and created with the file system's atomic create-if-absent: of two
+ * writers racing from the same version exactly one wins, the other gets a
+ * {@link ConcurrencyError}. A load reads the newest snapshot and every later batch, in
+ * order, and checks that the versions are contiguous.
+ */
+export class Repository {
+  readonly fileSystem: FileSystem;
+  readonly #codec: FileCodec;
+  readonly #byClass = new Map<AggregateClass, Registered>();
+  readonly #byType = new Map<string, Registered>();
+  readonly #clock: () => number;
+  readonly #cache: AggregateCache | undefined;
+  readonly #concurrency: number;
+  readonly #onError: (error: unknown, context: BackgroundErrorContext) => void;
+  readonly #saving = new WeakMap<Aggregate, Promise<unknown>>();
+
+  constructor(options: RepositoryOptions) {
+    this.fileSystem = options.fileSystem;
+    const format =
+      options.format === 'msgpack' ? msgpack : options.format === 'json' || !options.format ? json : options.format;
+    this.#codec = new FileCodec(format, [json, msgpack, ...(options.readFormats ?? [])]);
+    this.#clock = options.clock ?? Date.now;
+    const cache = options.cache;
+    this.#cache = cache ? new AggregateCache(cache === true ? 1000 : (cache.maxEntries ?? 1000)) : undefined;
+    this.#concurrency = options.readConcurrency ?? options.fileSystem.readConcurrency ?? 4;
+    this.#onError =
+      options.onError ??
+      ((error, ctx) =>
+        console.warn(`evsrc: ${ctx.operation} failed for ${ctx.aggregateType} ${ctx.aggregateId}:`, error));
+    for (const registration of options.aggregates) this.#register(registration);
+  }
+
+  #register(registration: AggregateRegistration): void {
+    const type: unknown = registration.aggregate?.type;
+    if (typeof type !== 'string') {
+      throw new ConfigurationError(`Aggregate class ${registration.aggregate?.name} has no static string "type" name`);
+    }
+    const folder = encodeSegment(type, 'aggregate type');
+    const clash = [...this.#byType.keys()].find((t) => encodeSegment(t, 'aggregate type') === folder);
+    if (clash !== undefined) throw new ConfigurationError(`Aggregate type "${type}" is registered twice`);
+    const { snapshots } = registration;
+    const entry: Registered = {
+      type,
+      aggregate: registration.aggregate,
+      events: new EventRegistry(type, registration.events),
+      ...(snapshots ? { snapshots: typeof snapshots === 'function' ? snapshots : everyNEvents(snapshots.every) } : {}),
+    };
+    this.#byClass.set(registration.aggregate, entry);
+    this.#byType.set(type, entry);
+  }
+
+  #registered(aggregate: AggregateClass): Registered {
+    const entry = this.#byClass.get(aggregate);
+    if (!entry) throw new UnknownAggregateTypeError(aggregate?.type ?? aggregate?.name ?? String(aggregate));
+    return entry;
+  }
+
+  /**
+   * Loads an aggregate: its newest usable snapshot and every later batch, or its state
+   * as of a version or a timestamp (time travel).
+   * @throws {AggregateNotFoundError} when nothing is stored (or nothing as of `asOf`).
+   */
+  async get<A extends Aggregate>(aggregate: AggregateClass<A>, id: string, asOf?: AsOf): Promise<A> {
+    const loaded = await this.#load(this.#registered(aggregate), id, asOf);
+    if (!loaded) throw new AggregateNotFoundError(aggregate.type, id, describeAsOf(asOf));
+    return loaded as A;
+  }
+
+  /** Like {@link get}, but resolves to `undefined` when nothing is stored. */
+  async find<A extends Aggregate>(aggregate: AggregateClass<A>, id: string, asOf?: AsOf): Promise<A | undefined> {
+    return (await this.#load(this.#registered(aggregate), id, asOf)) as A | undefined;
+  }
+
+  /** Yields the stored events of one aggregate, in order, without building it. */
+  async *events(aggregate: AggregateClass, id: string, options: ReadEventsOptions = {}): AsyncGenerator<EventRecord> {
+    const reg = this.#registered(aggregate);
+    const from = Math.max(1, options.fromVersion ?? 1);
+    const to = options.toVersion ?? Number.POSITIVE_INFINITY;
+    // Start listing at the batch that may hold `from`: batches are named by their first version.
+    let after = 0;
+    if (from > 1) {
+      const names = this.fileSystem.list(eventsFolder(reg.type, id));
+      for await (const name of names) {
+        const first = versionInName(name, '.batch');
+        if (first === undefined || first > from) break;
+        after = first - 1;
+      }
+    }
+    for await (const batch of this.#batches(reg, id, after)) {
+      for (const record of this.#records(reg, id, batch)) {
+        if (record.version > to) return;
+        if (record.version >= from) yield record;
+      }
+    }
+  }
+
+  /**
+   * Stores the aggregate's pending events as one batch file.
+   *
+   * On success the events stop being pending, observers hear of them, and a snapshot is
+   * written if the type's policy says so (a failed snapshot never fails the save). On
+   * failure the events stay pending, so the same call can be retried: a retry whose
+   * earlier attempt did land (e.g. after a time-out) is recognised by its commit id and
+   * succeeds without writing twice.
+   *
+   * @returns the stored records (empty when nothing was pending).
+   * @throws {ConcurrencyError} when another writer stored the next version first.
+   */
+  async save(aggregate: Aggregate, options: SaveOptions = {}): Promise<readonly EventRecord[]> {
+    // Saves of one object run one after the other, so a retry cannot race its own first try.
+    const previous = this.#saving.get(aggregate) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.#save(aggregate, options));
+    this.#saving.set(aggregate, run);
+    return run;
+  }
+
+  async #save(aggregate: Aggregate, options: SaveOptions): Promise<readonly EventRecord[]> {
+    const reg = this.#registered(aggregate.constructor as AggregateClass);
+    const pending = aggregate.pendingEvents;
+    if (pending.length === 0) return [];
+    const inner = aggregate[internal];
+    const { id } = aggregate;
+    const first = aggregate.storedVersion + 1;
+    const last = first + pending.length - 1;
+    const timestamp = Math.max(this.#clock(), inner.lastTimestamp());
+    const commit = inner.commitId();
+    const stored: StoredEvent[] = pending.map((p) => {
+      const metadata = options.metadata || p.metadata ? { ...options.metadata, ...p.metadata } : undefined;
+      return {
+        type: reg.events.nameOf(p.event),
+        timestamp,
+        payload: p.event.toPayload(),
+        ...(p.eventId !== undefined ? { eventId: p.eventId } : {}),
+        ...(metadata ? { metadata } : {}),
+      };
+    });
+    const path = batchPath(reg.type, id, first);
+    const bytes = this.#codec.encodeBatch({ type: reg.type, id, first, last, commit }, stored);
+    let records: EventRecord[];
+    try {
+      await storage('create', path, () => this.fileSystem.create(path, bytes));
+      records = stored.map((s, i) => ({
+        aggregateType: reg.type,
+        aggregateId: id,
+        version: first + i,
+        timestamp: s.timestamp,
+        type: s.type,
+        event: (pending[i] as (typeof pending)[number]).event,
+        ...(s.eventId !== undefined ? { eventId: s.eventId } : {}),
+        ...(s.metadata ? { metadata: s.metadata } : {}),
+      }));
+    } catch (error) {
+      if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
+      const landed = await this.#ourEarlierAttempt(reg, id, path, first, last, commit, pending);
+      if (!landed) {
+        this.#cache?.delete(cacheKey(reg.type, id));
+        throw new ConcurrencyError(reg.type, id, first - 1, await this.#latestVersion(reg, id, first));
+      }
+      records = landed;
+    }
+    const previousVersion = aggregate.storedVersion;
+    for (const err of inner.committed(records)) {
+      this.#onError(err, { operation: 'observer', aggregateType: reg.type, aggregateId: id });
+    }
+    this.#remember(reg, aggregate);
+    if (reg.snapshots?.({ aggregate, previousVersion, version: last }) && aggregate.version === last) {
+      await this.#writeSnapshot(reg, aggregate);
+    }
+    return records;
+  }
+
+  /** After a create conflict: did an earlier attempt of this very save land? Then its records. */
+  async #ourEarlierAttempt(
+    reg: Registered,
+    id: string,
+    path: string,
+    first: number,
+    last: number,
+    commit: string,
+    pending: Aggregate['pendingEvents'],
+  ): Promise<EventRecord[] | undefined> {
+    const bytes = await storage('read', path, () => this.fileSystem.read(path));
+    if (bytes === undefined) return undefined;
+    const header = this.#codec.batchHeader(path, bytes, { type: reg.type, id, first });
+    if (header.commit !== commit || header.last !== last) return undefined;
+    const batch = this.#codec.decodeBatch(path, bytes, { type: reg.type, id, first });
+    // Same commit id: the bytes are ours; keep the caller's event objects.
+    return this.#records(reg, id, batch).map((r, i) => ({
+      ...r,
+      event: (pending[i] as (typeof pending)[number]).event,
+    }));
+  }
+
+  /** The latest stored version, knowing a batch starting at `known` exists. */
+  async #latestVersion(reg: Registered, id: string, known: number): Promise<number> {
+    let lastName = batchPath(reg.type, id, known);
+    for await (const name of this.fileSystem.list(eventsFolder(reg.type, id), { startAfter: lastName }))
+      lastName = name;
+    const bytes = await storage('read', lastName, () => this.fileSystem.read(lastName));
+    if (bytes === undefined) return known;
+    return this.#codec.batchHeader(lastName, bytes, { type: reg.type, id }).last;
+  }
+
+  /**
+   * Runs a command with retries: loads the aggregate, runs `command` on it, saves; on a
+   * {@link ConcurrencyError} waits a little and does it all again, up to `maxAttempts`.
+   * The command must only decide and raise events: it may run more than once.
+   *
+   * @returns the saved aggregate.
+   * @throws {RetriesExhaustedError} when every attempt conflicted.
+   */
+  async execute<A extends Aggregate>(
+    aggregate: AggregateClass<A>,
+    id: string,
+    command: (aggregate: A) => void | Promise<void>,
+    options: ExecuteOptions = {},
+  ): Promise<A> {
+    const maxAttempts = options.maxAttempts ?? 5;
+    const backoff = options.backoffMs ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      const current = options.create
+        ? ((await this.find(aggregate, id)) ?? new aggregate(id))
+        : await this.get(aggregate, id);
+      await command(current);
+      try {
+        await this.save(current, options.metadata ? { metadata: options.metadata } : {});
+        return current;
+      } catch (error) {
+        if (!isEvsrcError(error, ErrorCode.Concurrency)) throw error;
+        if (attempt >= maxAttempts) throw new RetriesExhaustedError(attempt, error as ConcurrencyError);
+        await sleep(backoff * 2 ** (attempt - 1) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  async #load(reg: Registered, id: string, asOf: AsOf | undefined): Promise<Aggregate | undefined> {
+    const toVersion = asOf?.version ?? Number.POSITIVE_INFINITY;
+    const toTime = asOf?.timestamp === undefined ? Number.POSITIVE_INFINITY : Number(asOf.timestamp);
+    if (asOf?.version !== undefined && !(Number.isSafeInteger(asOf.version) && asOf.version >= 0)) {
+      throw new RangeError(`asOf.version must be a non-negative integer, got ${asOf.version}`);
+    }
+    if (Number.isNaN(toTime)) throw new RangeError('asOf.timestamp is not a valid time');
+    const timeTravel = asOf?.version !== undefined || asOf?.timestamp !== undefined;
+    const cached = timeTravel ? undefined : this.#cache?.get(cacheKey(reg.type, id));
+    let aggregate: Aggregate;
+    if (cached) {
+      aggregate = new reg.aggregate(id);
+      aggregate.restoreSnapshot(structuredClone(cached.state));
+      aggregate[internal].restored(cached.version, cached.timestamp);
+    } else {
+      aggregate = await this.#fromSnapshot(reg, id, toVersion, toTime);
+    }
+    const inner = aggregate[internal];
+    const after = aggregate.version;
+    if (after < toVersion) {
+      outer: for await (const batch of this.#batches(reg, id, after)) {
+        for (const record of this.#records(reg, id, batch)) {
+          if (record.version > toVersion || record.timestamp > toTime) break outer;
+          inner.replay(record.event, record.version, record.timestamp);
+        }
+      }
+    }
+    if (aggregate.version === 0) return undefined;
+    if (asOf?.version !== undefined && aggregate.version !== asOf.version) {
+      throw new AggregateNotFoundError(
+        reg.type,
+        id,
+        `version ${asOf.version} does not exist; the latest is ${aggregate.version}`,
+      );
+    }
+    if (!timeTravel) this.#remember(reg, aggregate);
+    return aggregate;
+  }
+
+  /** A new aggregate restored from the newest usable snapshot within the bounds (version 0 if none). */
+  async #fromSnapshot(reg: Registered, id: string, toVersion: number, toTime: number): Promise<Aggregate> {
+    const folder = snapshotsFolder(reg.type, id);
+    const candidates: { path: string; version: number }[] = [];
+    for await (const path of this.fileSystem.list(folder)) {
+      const version = versionInName(path, '.snap');
+      if (version !== undefined && version <= toVersion && !path.slice(folder.length).includes('/')) {
+        candidates.push({ path, version });
+      }
+    }
+    for (const { path, version } of candidates.reverse()) {
+      try {
+        const bytes = await storage('read', path, () => this.fileSystem.read(path));
+        if (bytes === undefined) continue;
+        const snapshot = this.#codec.decodeSnapshot(path, bytes, { type: reg.type, id, version });
+        if (snapshot.header.timestamp > toTime) continue;
+        const aggregate = new reg.aggregate(id);
+        aggregate.restoreSnapshot(snapshot.state);
+        aggregate[internal].restored(version, snapshot.header.timestamp);
+        return aggregate;
+      } catch (error) {
+        // Snapshots are derived data: report a bad one and fall back to an older one, or to the events.
+        this.#onError(error, { operation: 'snapshot-read', aggregateType: reg.type, aggregateId: id });
+      }
+    }
+    return new reg.aggregate(id);
+  }
+
+  async #writeSnapshot(reg: Registered, aggregate: Aggregate): Promise<void> {
+    const path = snapshotPath(reg.type, aggregate.id, aggregate.storedVersion);
+    try {
+      const fields = {
+        type: reg.type,
+        id: aggregate.id,
+        version: aggregate.storedVersion,
+        timestamp: aggregate.timestamp,
+      };
+      const bytes = this.#codec.encodeSnapshot(fields, aggregate.toSnapshot());
+      await storage('create', path, () => this.fileSystem.create(path, bytes));
+    } catch (error) {
+      if (isEvsrcError(error, ErrorCode.FileExists)) return;
+      this.#onError(error, { operation: 'snapshot-write', aggregateType: reg.type, aggregateId: aggregate.id });
+    }
+  }
+
+  #batches(reg: Registered, id: string, afterVersion: number): AsyncGenerator<DecodedBatch> {
+    return readBatches({
+      fs: this.fileSystem,
+      codec: this.#codec,
+      type: reg.type,
+      id,
+      afterVersion,
+      concurrency: this.#concurrency,
+    });
+  }
+
+  #records(reg: Registered, id: string, batch: DecodedBatch): EventRecord[] {
+    return batch.events.map((s, i) => ({
+      aggregateType: reg.type,
+      aggregateId: id,
+      version: batch.header.first + i,
+      timestamp: s.timestamp,
+      type: s.type,
+      event: reg.events.create(s.type, s.payload, batch.path),
+      ...(s.eventId !== undefined ? { eventId: s.eventId } : {}),
+      ...(s.metadata ? { metadata: s.metadata } : {}),
+    }));
+  }
+
+  #remember(reg: Registered, aggregate: Aggregate): void {
+    if (!this.#cache || aggregate.version !== aggregate.storedVersion) return;
+    const key = cacheKey(reg.type, aggregate.id);
+    try {
+      const state = structuredClone(aggregate.toSnapshot());
+      this.#cache.set(key, { version: aggregate.storedVersion, timestamp: aggregate.timestamp, state });
+    } catch (error) {
+      this.#cache.delete(key);
+      this.#onError(error, { operation: 'cache', aggregateType: reg.type, aggregateId: aggregate.id });
+    }
+  }
+}
+
+const cacheKey = (type: string, id: string) => `${type}\0${id}`;
+
+function describeAsOf(asOf: AsOf | undefined): string | undefined {
+  if (asOf?.version !== undefined) return `as of version ${asOf.version}`;
+  if (asOf?.timestamp !== undefined) return `as of ${new Date(Number(asOf.timestamp)).toISOString()}`;
+  return undefined;
+}

@@ -1,0 +1,212 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConcurrencyError, ErrorCode, isEvsrcError } from '../errors.js';
+import { batchPath, snapshotPath } from '../format/layout.js';
+import type { FileSystem } from '../fs/file-system.js';
+import type { EventRecord } from '../model/event-record.js';
+import { Repository, type RepositoryOptions } from '../repository/repository.js';
+import { TestAccount, type TestDeposited, testAccountType } from './sample-domain.js';
+
+/** How {@link describeRepositoryContract} gets file systems to test. */
+export interface RepositoryContractOptions {
+  /** Returns an empty file system for one test (fresh folder or key prefix). */
+  create(): FileSystem | Promise<FileSystem>;
+  /** Optional: a second, independent client onto the same store, for the cross-client race. */
+  secondClient?(fs: FileSystem): FileSystem | Promise<FileSystem>;
+  /** Called after each test for every file system it created (default: `close()`). */
+  dispose?(fs: FileSystem): Promise<void>;
+  /** Rounds of the two-writer race (default 50). */
+  raceRounds?: number;
+  /** Per-test timeout in ms (default 60,000). */
+  timeout?: number;
+}
+
+async function names(fs: FileSystem, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const n of fs.list(prefix)) out.push(n);
+  return out;
+}
+
+/**
+ * Defines the repository integration suite over a `FileSystem` under vitest: save and
+ * load, concurrency conflicts, a race between two independent clients, snapshots, time
+ * travel, idempotent retries and hostile ids — all against the real store.
+ */
+export function describeRepositoryContract(name: string, options: RepositoryContractOptions): void {
+  const timeout = options.timeout ?? 60_000;
+  const opened: FileSystem[] = [];
+  const open = async (): Promise<FileSystem> => {
+    const fs = await options.create();
+    opened.push(fs);
+    return fs;
+  };
+  const repo = (fileSystem: FileSystem, extra: Partial<RepositoryOptions> = {}) =>
+    new Repository({ fileSystem, aggregates: [testAccountType()], onError: () => undefined, ...extra });
+
+  describe(`Repository on ${name}`, { timeout }, () => {
+    afterEach(async () => {
+      for (const fs of opened.splice(0).reverse()) {
+        if (options.dispose) await options.dispose(fs);
+        else await fs.close?.();
+      }
+    });
+
+    it('saves pending events as one batch file named by its first version, and loads them back', async () => {
+      const fs = await open();
+      const r = repo(fs);
+      const a = new TestAccount('acc-1');
+      a.open('Ada');
+      a.deposit(10);
+      const records = await r.save(a);
+      expect(records.map((x) => [x.version, x.type])).toEqual([
+        [1, 'opened'],
+        [2, 'deposited'],
+      ]);
+      expect(a.pendingEvents).toHaveLength(0);
+      a.deposit(5);
+      await r.save(a);
+      expect(await names(fs, 'test-account/')).toEqual([
+        batchPath('test-account', 'acc-1', 1),
+        batchPath('test-account', 'acc-1', 3),
+      ]);
+      const b = await r.get(TestAccount, 'acc-1');
+      expect([b.owner, b.balance, b.version, b.storedVersion]).toEqual(['Ada', 15, 3, 3]);
+      await expect(r.get(TestAccount, 'nobody')).rejects.toSatisfy((e) => isEvsrcError(e, ErrorCode.AggregateNotFound));
+    });
+
+    it('lets only one of two writers from the same version win; the loser keeps its events and can retry', async () => {
+      const fs = await open();
+      const r = repo(fs);
+      const a = new TestAccount('acc-2');
+      a.open('Bo');
+      await r.save(a);
+      const x = await r.get(TestAccount, 'acc-2');
+      const y = await r.get(TestAccount, 'acc-2');
+      x.deposit(1, 'x');
+      y.deposit(2, 'y');
+      await r.save(x);
+      const err = await r.save(y).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConcurrencyError);
+      expect(err).toMatchObject({
+        code: ErrorCode.Concurrency,
+        expectedVersion: 1,
+        actualVersion: 2,
+        aggregateId: 'acc-2',
+      });
+      expect(y.pendingEvents).toHaveLength(1);
+      const z = await r.execute(TestAccount, 'acc-2', (acc) => acc.deposit(2, 'y'));
+      expect(z.version).toBe(3);
+      expect((await r.get(TestAccount, 'acc-2')).log).toEqual(['x', 'y']);
+    });
+
+    it('races two independent clients from the same version: one winner per round, a contiguous stream', async () => {
+      const fs1 = await open();
+      const fs2 = options.secondClient ? await options.secondClient(fs1) : fs1;
+      if (fs2 !== fs1) opened.push(fs2);
+      const r1 = repo(fs1);
+      const r2 = repo(fs2);
+      const start = new TestAccount('race');
+      start.open('both');
+      await r1.save(start);
+      const rounds = options.raceRounds ?? 50;
+      const winners: string[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const [a, b] = await Promise.all([r1.get(TestAccount, 'race'), r2.get(TestAccount, 'race')]);
+        a.deposit(1, `r${round}-a`);
+        b.deposit(1, `r${round}-b`);
+        const results = await Promise.allSettled([r1.save(a), r2.save(b)]);
+        const ok = results.flatMap((res, i) => (res.status === 'fulfilled' ? [i === 0 ? 'a' : 'b'] : []));
+        expect(ok, `round ${round}`).toHaveLength(1);
+        const lost = results.find((res) => res.status === 'rejected') as PromiseRejectedResult;
+        expect(isEvsrcError(lost.reason, ErrorCode.Concurrency), String(lost.reason)).toBe(true);
+        winners.push(`r${round}-${ok[0]}`);
+      }
+      const events: EventRecord[] = [];
+      for await (const e of r2.events(TestAccount, 'race')) events.push(e);
+      expect(events.map((e) => e.version)).toEqual(Array.from({ length: rounds + 1 }, (_, i) => i + 1));
+      expect(events.slice(1).map((e) => (e.event as TestDeposited).note)).toEqual(winners);
+      expect((await r1.get(TestAccount, 'race')).balance).toBe(rounds);
+    });
+
+    it('writes snapshots by policy and loads from the newest one', async () => {
+      const fs = await open();
+      const r = repo(fs, { aggregates: [testAccountType(3)] });
+      const a = new TestAccount('snap');
+      a.open('Cy');
+      for (let i = 1; i <= 7; i++) {
+        a.deposit(i);
+        await r.save(a);
+      }
+      expect(await names(fs, 'test-account/snap/snapshots/')).toEqual([
+        snapshotPath('test-account', 'snap', 3),
+        snapshotPath('test-account', 'snap', 6),
+      ]);
+      // The events before the newest snapshot are not needed: remove them to prove it.
+      for (let v = 1; v <= 6; v++) await fs.delete(batchPath('test-account', 'snap', v));
+      const b = await r.get(TestAccount, 'snap');
+      expect([b.owner, b.balance, b.version]).toEqual(['Cy', 28, 8]);
+    });
+
+    it('travels in time by version and by timestamp', async () => {
+      const fs = await open();
+      let now = 1_000;
+      const r = repo(fs, { clock: () => now });
+      const a = new TestAccount('tt');
+      a.open('Di');
+      await r.save(a); // v1 @1000
+      now = 2_000;
+      a.deposit(5);
+      a.deposit(6);
+      await r.save(a); // v2,v3 @2000
+      now = 3_000;
+      a.deposit(7);
+      await r.save(a); // v4 @3000
+      expect((await r.get(TestAccount, 'tt', { version: 2 })).balance).toBe(5);
+      expect((await r.get(TestAccount, 'tt', { version: 4 })).balance).toBe(18);
+      expect((await r.get(TestAccount, 'tt', { timestamp: 2_000 })).balance).toBe(11);
+      expect((await r.get(TestAccount, 'tt', { timestamp: 2_999 })).version).toBe(3);
+      expect((await r.get(TestAccount, 'tt', { timestamp: new Date(5_000) })).version).toBe(4);
+      await expect(r.get(TestAccount, 'tt', { timestamp: 999 })).rejects.toSatisfy((e) =>
+        isEvsrcError(e, ErrorCode.AggregateNotFound),
+      );
+      await expect(r.get(TestAccount, 'tt', { version: 9 })).rejects.toSatisfy((e) =>
+        isEvsrcError(e, ErrorCode.AggregateNotFound),
+      );
+    });
+
+    it('keeps ids inside their folder and never lets two ids share files', async () => {
+      const fs = await open();
+      const r = repo(fs);
+      const ids = [
+        '../x',
+        '..',
+        '.',
+        'a/b',
+        '/abs',
+        'back\\slash',
+        '%2e%2e',
+        'A',
+        'a',
+        'caf\u00e9',
+        'cafe\u0301',
+        ' ',
+        '😀',
+        'nul\0',
+        'CON',
+      ];
+      for (const [i, id] of ids.entries()) {
+        const acc = new TestAccount(id);
+        acc.open(`owner ${i}`);
+        await r.save(acc);
+      }
+      const stored = await names(fs, '');
+      expect(stored).toHaveLength(ids.length);
+      for (const n of stored) expect(n.startsWith('test-account/')).toBe(true);
+      for (const [i, id] of ids.entries()) expect((await r.get(TestAccount, id)).owner).toBe(`owner ${i}`);
+      for (const bad of ['', 'lone \ud800', 'x'.repeat(10_000)]) {
+        const acc = new TestAccount(bad);
+        acc.open('bad');
+        await expect(r.save(acc)).rejects.toSatisfy((e) => isEvsrcError(e, ErrorCode.InvalidId));
+      }
+    });
+  });
+}

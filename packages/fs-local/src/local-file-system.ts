@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import {
+  FileExistsError,
+  type FileSystem,
+  InvalidPathError,
+  type ListOptions,
+  StorageError,
+  assertValidPath,
+  assertValidPrefix,
+  compareNames,
+} from '@evsrc/core';
+
+/** Options of {@link LocalFileSystem}. */
+export interface LocalFileSystemOptions {
+  /** The folder that holds the store; created on first write. */
+  root: string;
+  /**
+   * Flush every written file and its folder to the disk before a write returns (default
+   * `true`), so that an acknowledged save survives a power cut. `false` trades that for
+   * speed: a crash of the process still never leaves a partial file, but the last writes
+   * before a power cut or kernel crash may be lost.
+   */
+  durable?: boolean;
+  /**
+   * Leftover temporary files of crashed writers on other hosts (or of processes whose
+   * liveness cannot be checked) are removed once they are this old (default one hour).
+   */
+  temporaryFileMaxAgeMs?: number;
+}
+
+/** The folder under the root that holds files being written; never listed, and reserved. */
+export const TEMPORARY_FOLDER = '.evsrc-tmp';
+
+const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '_');
+
+/**
+ * A {@link FileSystem} on a local disk folder.
+ *
+ * - `create` writes the bytes to a temporary file, flushes it, then gives it its final
+ *   name with `link()`, which fails if the name exists: atomic across processes, and the
+ *   final name never shows partial content.
+ * - `replace` writes a temporary file, flushes it, then `rename()`s it over the old one.
+ * - Temporary files live in `{root}/.evsrc-tmp/`, are never listed, and leftovers of
+ *   crashed writers are removed on the first write of a later process (only when their
+ *   process is gone, or when they are older than `temporaryFileMaxAgeMs`).
+ */
+export class LocalFileSystem implements FileSystem {
+  /** The absolute root folder. */
+  readonly root: string;
+  readonly durable: boolean;
+  readonly readConcurrency = 8;
+  readonly #tmp: string;
+  readonly #maxAge: number;
+  #prepared: Promise<void> | undefined;
+
+  constructor(options: LocalFileSystemOptions | string) {
+    const o = typeof options === 'string' ? { root: options } : options;
+    this.root = resolve(o.root);
+    this.durable = o.durable ?? true;
+    this.#maxAge = o.temporaryFileMaxAgeMs ?? 60 * 60 * 1000;
+    this.#tmp = join(this.root, TEMPORARY_FOLDER);
+  }
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    const full = this.#resolve(path);
+    try {
+      return await readFile(full);
+    } catch (error) {
+      if (isCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR')) return undefined;
+      throw new StorageError('read', path, error);
+    }
+  }
+
+  async create(path: string, data: Uint8Array): Promise<void> {
+    const full = this.#resolve(path);
+    const tmp = await this.#writeTemporary(path, data);
+    try {
+      await this.#makeFolder(path, dirname(full));
+      await link(tmp, full);
+    } catch (error) {
+      if (isCode(error, 'EEXIST')) throw new FileExistsError(path);
+      if (isCode(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV')) {
+        throw new StorageError('create', path, new Error(`this file system does not support hard links (${codeOf(error)}), which atomic create needs`));
+      }
+      throw new StorageError('create', path, error);
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    await this.#syncFolder(path, dirname(full));
+  }
+
+  async replace(path: string, data: Uint8Array): Promise<void> {
+    const full = this.#resolve(path);
+    const tmp = await this.#writeTemporary(path, data);
+    try {
+      await this.#makeFolder(path, dirname(full));
+      await rename(tmp, full);
+    } catch (error) {
+      await unlink(tmp).catch(() => undefined);
+      throw new StorageError('replace', path, error);
+    }
+    await this.#syncFolder(path, dirname(full));
+  }
+
+  async delete(path: string): Promise<void> {
+    const full = this.#resolve(path);
+    try {
+      await unlink(full);
+    } catch (error) {
+      if (isCode(error, 'ENOENT', 'ENOTDIR')) return;
+      throw new StorageError('delete', path, error);
+    }
+    await this.#syncFolder(path, dirname(full));
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
+    assertValidPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    if (remaining <= 0) return;
+    for await (const name of this.#walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1), options.startAfter)) {
+      yield name;
+      if (--remaining <= 0) return;
+    }
+  }
+
+  /**
+   * Removes leftover temporary files of crashed writers: those of processes on this host
+   * that are gone, and any older than `temporaryFileMaxAgeMs`. Runs by itself before the
+   * first write; call it to run it again. Returns how many files it removed.
+   */
+  async cleanupTemporaryFiles(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.#tmp);
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return 0;
+      throw new StorageError('cleanup', TEMPORARY_FOLDER, error);
+    }
+    let removed = 0;
+    for (const name of names) {
+      const file = join(this.#tmp, name);
+      const [host, pid] = name.split('.');
+      let stale = host === HOST && pid !== undefined && !isAlive(Number(pid));
+      if (!stale) {
+        const info = await stat(file).catch(() => undefined);
+        stale = info !== undefined && Date.now() - info.mtimeMs > this.#maxAge;
+      }
+      if (stale && (await unlink(file).then(() => true, () => false))) removed++;
+    }
+    return removed;
+  }
+
+  async *#walk(folder: string, namePrefix: string, startAfter: string | undefined): AsyncGenerator<string> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(join(this.root, folder), { withFileTypes: true });
+    } catch (error) {
+      if (isCode(error, 'ENOENT', 'ENOTDIR')) return;
+      throw new StorageError('list', folder || '(root)', error);
+    }
+    // Sort folders as "name/" so that "a/..." comes after "a-b" and before "a0", as in UTF-8 byte order.
+    const items = entries
+      .filter((e) => e.name.startsWith(namePrefix) && !(folder === '' && e.name === TEMPORARY_FOLDER))
+      .filter((e) => e.isDirectory() || e.isFile())
+      .map((e) => ({ key: folder + e.name + (e.isDirectory() ? '/' : ''), isFolder: e.isDirectory() }))
+      .sort((a, b) => compareNames(a.key, b.key));
+    for (const { key, isFolder } of items) {
+      if (isFolder) {
+        // Skip a whole folder when every name in it sorts before startAfter.
+        if (startAfter !== undefined && compareNames(key, startAfter) < 0 && !startAfter.startsWith(key)) continue;
+        yield* this.#walk(key, '', startAfter);
+      } else if (startAfter === undefined || compareNames(key, startAfter) > 0) {
+        yield key;
+      }
+    }
+  }
+
+  #resolve(path: string): string {
+    assertValidPath(path);
+    if (path === TEMPORARY_FOLDER || path.startsWith(`${TEMPORARY_FOLDER}/`)) {
+      throw new InvalidPathError(path, `"${TEMPORARY_FOLDER}" is reserved for files being written`);
+    }
+    return join(this.root, ...path.split('/'));
+  }
+
+  async #writeTemporary(path: string, data: Uint8Array): Promise<string> {
+    this.#prepared ??= mkdir(this.#tmp, { recursive: true }).then(() => this.cleanupTemporaryFiles().then(() => undefined));
+    try {
+      await this.#prepared;
+    } catch (error) {
+      this.#prepared = undefined;
+      throw new StorageError('write', path, error);
+    }
+    const tmp = join(this.#tmp, `${HOST}.${process.pid}.${randomUUID()}.tmp`);
+    try {
+      const handle = await open(tmp, 'wx');
+      try {
+        await handle.writeFile(data);
+        if (this.durable) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return tmp;
+    } catch (error) {
+      await unlink(tmp).catch(() => undefined);
+      throw new StorageError('write', path, error);
+    }
+  }
+
+  /** Creates the folder; when durable, flushes each new folder's parent so the folder itself survives a crash. */
+  async #makeFolder(path: string, folder: string): Promise<void> {
+    const created = await mkdir(folder, { recursive: true });
+    if (created === undefined || !this.durable) return;
+    const chain: string[] = [];
+    for (let d = folder; d.length >= created.length; d = dirname(d)) chain.push(dirname(d));
+    for (const parent of chain.reverse()) await this.#syncFolder(path, parent);
+  }
+
+  async #syncFolder(path: string, folder: string): Promise<void> {
+    if (!this.durable) return;
+    try {
+      const handle = await open(folder, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      throw new StorageError('sync', path, error);
+    }
+  }
+}
+
+function codeOf(error: unknown): string | undefined {
+  return (error as { code?: string } | null)?.code;
+}
+
+function isCode(error: unknown, ...codes: string[]): boolean {
+  const code = codeOf(error);
+  return code !== undefined && codes.includes(code);
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return !isCode(error, 'ESRCH');
+  }
+}

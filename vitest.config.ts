@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+// Each package is a vitest project with its own config (adapters start their test servers there).
+export default defineConfig({
+  test: {
+    projects: ['packages/*', 'examples/*'],
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci-out/vitest.json' }]] : ['default'],
+  },
+});
