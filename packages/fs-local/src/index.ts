@@ -6,7 +6,7 @@
 import type { FileSystem } from '@evsrc/core';
 import { LocalFileSystem, type LocalFileSystemOptions } from './local-file-system.js';
 
-export { LocalFileSystem, TEMPORARY_FOLDER, type LocalFileSystemOptions } from './local-file-system.js';
+export { LocalFileSystem, type LocalFileSystemOptions, TEMPORARY_FOLDER } from './local-file-system.js';
 
 /** Opens a store in a local folder (see {@link LocalFileSystem}). */
 export function createLocalFileSystem(options: LocalFileSystemOptions | string): LocalFileSystem & FileSystem {

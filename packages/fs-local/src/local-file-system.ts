@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
+  assertValidPath,
+  assertValidPrefix,
+  compareNames,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
   type ListOptions,
   StorageError,
-  assertValidPath,
-  assertValidPrefix,
-  compareNames,
 } from '@evsrc/core';
 
 /** Options of {@link LocalFileSystem}. */
@@ -84,7 +84,11 @@ export class LocalFileSystem implements FileSystem {
     } catch (error) {
       if (isCode(error, 'EEXIST')) throw new FileExistsError(path);
       if (isCode(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV')) {
-        throw new StorageError('create', path, new Error(`this file system does not support hard links (${codeOf(error)}), which atomic create needs`));
+        throw new StorageError(
+          'create',
+          path,
+          new Error(`this file system does not support hard links (${codeOf(error)}), which atomic create needs`),
+        );
       }
       throw new StorageError('create', path, error);
     } finally {
@@ -150,7 +154,14 @@ export class LocalFileSystem implements FileSystem {
         const info = await stat(file).catch(() => undefined);
         stale = info !== undefined && Date.now() - info.mtimeMs > this.#maxAge;
       }
-      if (stale && (await unlink(file).then(() => true, () => false))) removed++;
+      if (
+        stale &&
+        (await unlink(file).then(
+          () => true,
+          () => false,
+        ))
+      )
+        removed++;
     }
     return removed;
   }
@@ -189,7 +200,9 @@ export class LocalFileSystem implements FileSystem {
   }
 
   async #writeTemporary(path: string, data: Uint8Array): Promise<string> {
-    this.#prepared ??= mkdir(this.#tmp, { recursive: true }).then(() => this.cleanupTemporaryFiles().then(() => undefined));
+    this.#prepared ??= mkdir(this.#tmp, { recursive: true }).then(() =>
+      this.cleanupTemporaryFiles().then(() => undefined),
+    );
     try {
       await this.#prepared;
     } catch (error) {
