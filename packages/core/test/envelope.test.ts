@@ -1,0 +1,72 @@
+import { CorruptFileError, ErrorCode, isEvsrcError, readFile, UnsupportedFormatError, writeFile } from '@evsrc/core';
+import { describe, expect, it } from 'vitest';
+
+const body = new TextEncoder().encode('[{"type":"x","timestamp":1,"payload":{}}]');
+const file = () =>
+  writeFile({ kind: 'batch', parser: 'json', type: 't', id: 'i', first: 1, last: 1, commit: 'c' }, body);
+
+describe('file envelope', () => {
+  it('starts with a one-line JSON header naming format version, kind, parser and checksum', () => {
+    const bytes = file();
+    const text = new TextDecoder().decode(bytes);
+    const [head, rest] = [text.slice(0, text.indexOf('\n')), text.slice(text.indexOf('\n') + 1)];
+    expect(JSON.parse(head)).toMatchObject({
+      evsrc: 1,
+      kind: 'batch',
+      parser: 'json',
+      type: 't',
+      id: 'i',
+      bytes: body.byteLength,
+    });
+    expect(rest).toBe(new TextDecoder().decode(body));
+    const { header, body: back } = readFile('p', bytes, 'batch');
+    expect(header.commit).toBe('c');
+    expect(Buffer.from(back).equals(Buffer.from(body))).toBe(true);
+  });
+
+  it('catches every single flipped bit in the body with a typed error naming the file', () => {
+    const bytes = file();
+    const start = bytes.indexOf(0x0a) + 1;
+    for (let i = start; i < bytes.length; i++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const copy = bytes.slice();
+        copy[i] = (copy[i] as number) ^ (1 << bit);
+        const err = (() => {
+          try {
+            readFile('a/b.batch', copy, 'batch');
+          } catch (e) {
+            return e;
+          }
+        })();
+        expect(err).toBeInstanceOf(CorruptFileError);
+        expect((err as CorruptFileError).path).toBe('a/b.batch');
+      }
+    }
+  });
+
+  it('rejects truncated files at every length with a typed error', () => {
+    const bytes = file();
+    for (let n = 0; n < bytes.length; n++) {
+      expect(() => readFile('t.batch', bytes.subarray(0, n), 'batch'), `length ${n}`).toThrow(CorruptFileError);
+    }
+  });
+
+  it('rejects files that are not evsrc files, or are of another kind or a newer format', () => {
+    const enc = (s: string) => new TextEncoder().encode(s);
+    expect(() => readFile('f', enc('hello'), 'batch')).toThrow(/no header line/);
+    expect(() => readFile('f', enc('{"a":1}\n'), 'batch')).toThrow(/format version/);
+    expect(() => readFile('f', enc('not json\n'), 'batch')).toThrow(CorruptFileError);
+    expect(() => readFile('f', enc('[1]\n'), 'batch')).toThrow(CorruptFileError);
+    expect(() => readFile('f', file(), 'snapshot')).toThrow(UnsupportedFormatError);
+    const newer = enc('{"evsrc":2,"kind":"batch"}\nxx');
+    const err = (() => {
+      try {
+        readFile('f', newer, 'batch');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isEvsrcError(err, ErrorCode.UnsupportedFormat)).toBe(true);
+    expect(String(err)).toMatch(/newer/);
+  });
+});

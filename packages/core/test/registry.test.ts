@@ -1,0 +1,71 @@
+import {
+  Aggregate,
+  ChangeEvent,
+  ConfigurationError,
+  CorruptFileError,
+  EventRegistry,
+  UnknownEventTypeError,
+} from '@evsrc/core';
+import { describe, expect, it } from 'vitest';
+
+class Thing extends Aggregate {
+  static readonly type = 'thing';
+  n = 0;
+}
+class Added extends ChangeEvent<Thing> {
+  static readonly type = 'added';
+  constructor(readonly by: number) {
+    super();
+  }
+  applyOn(t: Thing) {
+    t.n += this.by;
+  }
+}
+class Unregistered extends ChangeEvent<Thing> {
+  static readonly type = 'unregistered';
+  applyOn() {}
+}
+
+describe('event registry', () => {
+  const registry = new EventRegistry('thing', [Added]);
+
+  it('rebuilds registered events from their payload, as instances of their class', () => {
+    const e = registry.create('added', { by: 3 }, 'p');
+    expect(e).toBeInstanceOf(Added);
+    const t = new Thing('t');
+    e.applyOn(t);
+    expect(t.n).toBe(3);
+    expect(registry.nameOf(new Added(1))).toBe('added');
+  });
+
+  it('gives a typed error naming the file for an unknown name, and never evaluates code', () => {
+    expect(() => registry.create('constructor', {}, 'a/b.batch')).toThrow(UnknownEventTypeError);
+    expect(() => registry.create('__proto__', {}, 'a/b.batch')).toThrow(/a\/b\.batch/);
+    expect(() => registry.nameOf(new Unregistered())).toThrow(UnknownEventTypeError);
+  });
+
+  it('cannot be tricked into changing an event’s prototype', () => {
+    const payload = JSON.parse('{"by": 1, "__proto__": {"applyOn": "evil"}}');
+    const e = registry.create('added', payload);
+    expect(e).toBeInstanceOf(Added);
+    expect(typeof e.applyOn).toBe('function');
+  });
+
+  it('refuses a payload that is not an object', () => {
+    expect(() => registry.create('added', 'str', 'f')).toThrow(CorruptFileError);
+    expect(() => registry.create('added', null, 'f')).toThrow(CorruptFileError);
+  });
+
+  it('refuses duplicate or missing names at configuration time', () => {
+    class Other extends ChangeEvent<Thing> {
+      static readonly type = 'added';
+      applyOn() {}
+    }
+    expect(() => new EventRegistry('thing', [Added, Other])).toThrow(ConfigurationError);
+    class NoName extends ChangeEvent<Thing> {
+      applyOn() {}
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: testing a class without the static name.
+    expect(() => new EventRegistry('thing', [NoName as any])).toThrow(ConfigurationError);
+  });
+});

@@ -1,0 +1,289 @@
+import {
+  batchPath,
+  ConcurrencyError,
+  ErrorCode,
+  type EventRecord,
+  InMemoryFileSystem,
+  isEvsrcError,
+  Repository,
+  type RepositoryOptions,
+  StorageError,
+  snapshotPath,
+  writeFile,
+} from '@evsrc/core';
+import { describe, expect, it } from 'vitest';
+import { FaultyFileSystem } from './faulty-fs.js';
+import { Account, account, Deposited, Opened } from './sample.js';
+
+const setup = (options: Partial<RepositoryOptions> = {}) => {
+  const mem = new InMemoryFileSystem();
+  const fs = new FaultyFileSystem(mem);
+  const errors: unknown[] = [];
+  const repo = new Repository({ fileSystem: fs, aggregates: [account()], onError: (e) => errors.push(e), ...options });
+  return { mem, fs, repo, errors };
+};
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+describe('Repository', () => {
+  it('keeps pending events when a save fails, and tells observers nothing until they are stored', async () => {
+    const { fs, repo } = setup();
+    const a = new Account('a');
+    const heard: EventRecord[] = [];
+    a.subscribe((r) => heard.push(r));
+    a.open('Ann');
+    fs.fail('create', /events/);
+    const err = await errorOf(repo.save(a));
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).path).toBe(batchPath('account', 'a', 1));
+    expect(a.pendingEvents).toHaveLength(1);
+    expect(heard).toEqual([]);
+    await repo.save(a);
+    expect(heard.map((r) => [r.version, r.type, r.aggregateId])).toEqual([[1, 'opened', 'a']]);
+    expect(a.pendingEvents).toHaveLength(0);
+  });
+
+  it('recognises a retried save whose first attempt landed but reported failure (commit id)', async () => {
+    const { fs, repo } = setup();
+    const a = new Account('a');
+    const heard: number[] = [];
+    a.subscribe((r) => heard.push(r.version));
+    a.open('Ann');
+    a.deposit(5);
+    fs.fail('create', /events/, { after: true });
+    await expect(repo.save(a)).rejects.toBeInstanceOf(StorageError);
+    expect(a.pendingEvents).toHaveLength(2);
+    const records = await repo.save(a);
+    expect(records.map((r) => r.version)).toEqual([1, 2]);
+    expect(heard).toEqual([1, 2]);
+    const events: number[] = [];
+    for await (const r of repo.events(Account, 'a')) events.push(r.version);
+    expect(events).toEqual([1, 2]);
+    a.deposit(1);
+    await repo.save(a);
+    expect((await repo.get(Account, 'a')).balance).toBe(6);
+  });
+
+  it('does not take another writer’s batch for its own retry', async () => {
+    const { fs, repo } = setup();
+    const a = new Account('a');
+    a.open('Ann');
+    await repo.save(a);
+    const other = await repo.get(Account, 'a');
+    a.deposit(1);
+    fs.fail('create', /events/); // fails before reaching the store
+    await expect(repo.save(a)).rejects.toBeInstanceOf(StorageError);
+    other.deposit(100);
+    await repo.save(other);
+    const err = await errorOf(repo.save(a));
+    expect(err).toBeInstanceOf(ConcurrencyError);
+    expect(err).toMatchObject({ expectedVersion: 1, actualVersion: 2 });
+    expect(a.pendingEvents).toHaveLength(1);
+  });
+
+  it('never fails a save because its snapshot could not be written, and reports it', async () => {
+    const { fs, repo, errors } = setup({ aggregates: [account(2)] });
+    const a = new Account('a');
+    a.open('Ann');
+    a.deposit(1);
+    fs.fail('create', /snapshots/);
+    await repo.save(a);
+    expect(a.storedVersion).toBe(2);
+    expect(errors).toHaveLength(1);
+    expect(await fs.read(snapshotPath('account', 'a', 2))).toBeUndefined();
+  });
+
+  it('falls back to the events when a snapshot is corrupt, and reports it', async () => {
+    const { mem, repo, errors } = setup({ aggregates: [account(2)] });
+    const a = new Account('a');
+    a.open('Ann');
+    a.deposit(7);
+    await repo.save(a);
+    const path = snapshotPath('account', 'a', 2);
+    const bytes = (await mem.read(path)) as Uint8Array;
+    bytes[bytes.length - 2] ^= 0xff;
+    await mem.replace(path, bytes);
+    const b = await repo.get(Account, 'a');
+    expect([b.balance, b.version]).toEqual([7, 2]);
+    expect(isEvsrcError(errors[0], ErrorCode.CorruptFile)).toBe(true);
+  });
+
+  it('reports a gap, an overlap and a misplaced file with typed errors naming the files', async () => {
+    const { mem, repo } = setup();
+    for (const id of ['g', 'h']) {
+      const a = new Account(id);
+      a.open(id);
+      await repo.save(a);
+      a.deposit(1);
+      a.deposit(2);
+      await repo.save(a);
+      a.deposit(3);
+      await repo.save(a);
+    }
+    await mem.delete(batchPath('account', 'g', 2));
+    const gap = await errorOf(repo.get(Account, 'g'));
+    expect(gap).toMatchObject({ code: ErrorCode.StreamIntegrity, kind: 'gap', path: batchPath('account', 'g', 4) });
+    expect(String(gap)).toContain(batchPath('account', 'g', 1));
+
+    // A valid batch of aggregate h copied to g's version 2 slot: wrong aggregate.
+    await mem.create(batchPath('account', 'g', 2), (await mem.read(batchPath('account', 'h', 2))) as Uint8Array);
+    const misplaced = await errorOf(repo.get(Account, 'g'));
+    expect(misplaced).toMatchObject({ code: ErrorCode.MisplacedFile, path: batchPath('account', 'g', 2) });
+
+    // A batch at version 3 while the batch at 2 covers 2..3: overlap.
+    const h3 = writeFile(
+      { kind: 'batch', parser: 'json', type: 'account', id: 'h', first: 3, last: 3, commit: 'x' },
+      new TextEncoder().encode('[{"type":"deposited","timestamp":1,"payload":{"amount":1}}]'),
+    );
+    await mem.create(batchPath('account', 'h', 3), h3);
+    expect(await errorOf(repo.get(Account, 'h'))).toMatchObject({ code: ErrorCode.StreamIntegrity, kind: 'overlap' });
+  });
+
+  it('reads files of both parsers in one stream, and refuses an unknown parser by name', async () => {
+    const { mem, repo } = setup();
+    const packed = new Repository({ fileSystem: mem, aggregates: [account()], format: 'msgpack' });
+    const a = new Account('m');
+    a.open('Mo');
+    await repo.save(a);
+    a.deposit(4);
+    await packed.save(a);
+    expect(new TextDecoder().decode((await mem.read(batchPath('account', 'm', 2))) as Uint8Array)).toContain(
+      '"parser":"msgpack"',
+    );
+    for (const r of [repo, packed]) expect((await r.get(Account, 'm')).balance).toBe(4);
+    await mem.create(
+      batchPath('account', 'm', 3),
+      writeFile(
+        { kind: 'batch', parser: 'xml', type: 'account', id: 'm', first: 3, last: 3, commit: 'c' },
+        new Uint8Array(1),
+      ),
+    );
+    const err = await errorOf(repo.get(Account, 'm'));
+    expect(err).toMatchObject({ code: ErrorCode.UnsupportedFormat, path: batchPath('account', 'm', 3) });
+  });
+
+  it('gives a typed error naming the file for an event type it does not know', async () => {
+    const { mem, repo } = setup();
+    const body = new TextEncoder().encode('[{"type":"closed","timestamp":1,"payload":{}}]');
+    await mem.create(
+      batchPath('account', 'u', 1),
+      writeFile({ kind: 'batch', parser: 'json', type: 'account', id: 'u', first: 1, last: 1, commit: 'c' }, body),
+    );
+    const err = await errorOf(repo.get(Account, 'u'));
+    expect(err).toMatchObject({
+      code: ErrorCode.UnknownEventType,
+      eventType: 'closed',
+      path: batchPath('account', 'u', 1),
+    });
+  });
+
+  it('refuses an aggregate class it was not given', async () => {
+    const { repo } = setup({ aggregates: [] });
+    await expect(repo.get(Account, 'x')).rejects.toSatisfy((e) => isEvsrcError(e, ErrorCode.UnknownAggregateType));
+  });
+
+  it('retries commands on conflicts until every one of them is stored once', async () => {
+    const { repo } = setup();
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        repo.execute(Account, 'hot', (acc) => (acc.version === 0 ? acc.open(`w${i}`) : acc.deposit(1)), {
+          create: true,
+          maxAttempts: 50,
+          backoffMs: 1,
+        }),
+      ),
+    );
+    const versions: number[] = [];
+    for await (const r of repo.events(Account, 'hot')) versions.push(r.version);
+    expect(versions).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await repo.get(Account, 'hot')).balance).toBe(5);
+  });
+
+  it('gives up with a typed error after its last attempt', async () => {
+    const { repo } = setup();
+    const a = new Account('busy');
+    a.open('B');
+    await repo.save(a);
+    const err = await errorOf(
+      repo.execute(
+        Account,
+        'busy',
+        async (acc) => {
+          const rival = await repo.get(Account, 'busy');
+          rival.deposit(1);
+          await repo.save(rival);
+          acc.deposit(1);
+        },
+        { maxAttempts: 3, backoffMs: 0 },
+      ),
+    );
+    expect(err).toMatchObject({ code: ErrorCode.RetriesExhausted, attempts: 3 });
+  });
+
+  it('never serves a cached aggregate stale, across writers and after a conflict', async () => {
+    const { mem } = setup();
+    const cached = new Repository({ fileSystem: mem, aggregates: [account()], cache: true });
+    const plain = new Repository({ fileSystem: mem, aggregates: [account()] });
+    const a = new Account('c');
+    a.open('Cy');
+    await cached.save(a);
+    const b = await plain.get(Account, 'c');
+    b.deposit(10);
+    await plain.save(b);
+    expect((await cached.get(Account, 'c')).balance).toBe(10);
+    a.deposit(1); // a is stale: conflicts
+    await expect(cached.save(a)).rejects.toBeInstanceOf(ConcurrencyError);
+    const fresh = await cached.get(Account, 'c');
+    expect([fresh.balance, fresh.version]).toEqual([10, 2]);
+    fresh.log.push('mutated outside');
+    expect((await cached.get(Account, 'c')).log).toEqual(['']);
+  });
+
+  it('stores metadata and event ids, and keeps timestamps from going backwards', async () => {
+    let now = 5_000;
+    const { repo } = setup({ clock: () => now });
+    const a = new Account('t');
+    a.open('T');
+    await repo.save(a, { metadata: { correlationId: 'corr-1' } });
+    now = 1_000; // the clock went back
+    a.deposit(1, 'n', { eventId: 'ev-2', metadata: { causationId: 'cmd-9' } });
+    await repo.save(a, { metadata: { correlationId: 'corr-2' } });
+    const records: EventRecord[] = [];
+    for await (const r of repo.events(Account, 't')) records.push(r);
+    expect(records.map((r) => r.timestamp)).toEqual([5_000, 5_000]);
+    expect(records[0]?.metadata).toEqual({ correlationId: 'corr-1' });
+    expect(records[1]).toMatchObject({ eventId: 'ev-2', metadata: { correlationId: 'corr-2', causationId: 'cmd-9' } });
+    expect(records[1]?.event).toBeInstanceOf(Deposited);
+    expect(records[0]?.event).toBeInstanceOf(Opened);
+  });
+
+  it('reads a range of events, and saving nothing writes nothing', async () => {
+    const { mem, repo } = setup();
+    const a = new Account('r');
+    a.open('R');
+    for (let i = 1; i <= 9; i++) {
+      a.deposit(i);
+      if (i % 3 === 0) await repo.save(a);
+    }
+    expect(await repo.save(a)).toEqual([]);
+    const seen: number[] = [];
+    for await (const r of repo.events(Account, 'r', { fromVersion: 3, toVersion: 6 })) seen.push(r.version);
+    expect(seen).toEqual([3, 4, 5, 6]);
+    expect(mem.size).toBe(3);
+  });
+
+  it('saves one object twice at once without writing or notifying twice', async () => {
+    const { repo } = setup();
+    const a = new Account('d');
+    let heard = 0;
+    a.subscribe(() => heard++);
+    a.open('D');
+    const [first, second] = await Promise.all([repo.save(a), repo.save(a)]);
+    expect(first).toHaveLength(1);
+    expect(second).toHaveLength(0);
+    expect(heard).toBe(1);
+  });
+});
