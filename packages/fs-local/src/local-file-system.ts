@@ -80,6 +80,11 @@ export class LocalFileSystem implements FileSystem {
     const tmp = await this.#writeTemporary(path, data);
     try {
       await this.#makeFolder(path, dirname(full));
+    } catch (error) {
+      await unlink(tmp).catch(() => undefined);
+      throw new StorageError('create', path, error);
+    }
+    try {
       await link(tmp, full);
     } catch (error) {
       if (isCode(error, 'EEXIST')) throw new FileExistsError(path);

@@ -22,12 +22,20 @@ export function assertValidPath(path: string): void {
 }
 
 /**
- * Checks a listing prefix: like a name, but it may be empty or end with `/`.
+ * Checks a listing prefix: a name cut anywhere. Every segment but the last must be valid;
+ * the last may be partial (`.`, empty after a trailing `/`), since names like `.x` may follow.
  * @throws {InvalidPathError}
  */
 export function assertValidPrefix(prefix: string): void {
   if (prefix === '') return;
-  assertValidPath(prefix.endsWith('/') ? `${prefix}x` : prefix);
+  if (typeof prefix !== 'string') throw new InvalidPathError(String(prefix), 'not a string');
+  const segments = prefix.split('/');
+  segments.pop();
+  // A stand-in last segment that is always valid: checks the rest with the rules of names.
+  assertValidPath([...segments, 'x'].join('/'));
+  if (prefix.includes('\0') || prefix.includes('\\') || !prefix.isWellFormed()) {
+    throw new InvalidPathError(prefix, 'contains NUL, a backslash or a lone surrogate');
+  }
 }
 
 /**
