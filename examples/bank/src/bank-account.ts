@@ -1,0 +1,84 @@
+import { Aggregate, ChangeEvent, aggregateType } from '@evsrc/core';
+
+/** Thrown by a command that would take an account past its overdraft limit. */
+export class InsufficientFunds extends Error {
+  constructor(
+    readonly accountId: string,
+    readonly requested: number,
+    readonly available: number,
+  ) {
+    super(`Account ${accountId}: cannot withdraw ${requested}, only ${available} available`);
+  }
+}
+
+/** A bank account: opened once, then deposits and withdrawals within an overdraft limit. */
+export class BankAccount extends Aggregate {
+  static readonly type = 'bank-account';
+  owner = '';
+  balance = 0;
+  overdraftLimit = 0;
+
+  /** Opens a new account. */
+  static open(id: string, owner: string, overdraftLimit = 0): BankAccount {
+    const account = new BankAccount(id);
+    account.raise(new AccountOpened(owner, overdraftLimit));
+    return account;
+  }
+
+  /** Puts money in. */
+  deposit(amount: number): void {
+    if (!(amount > 0)) throw new RangeError('A deposit must be positive');
+    this.raise(new MoneyDeposited(amount));
+  }
+
+  /** Takes money out, within the overdraft limit. */
+  withdraw(amount: number): void {
+    if (!(amount > 0)) throw new RangeError('A withdrawal must be positive');
+    const available = this.balance + this.overdraftLimit;
+    if (amount > available) throw new InsufficientFunds(this.id, amount, available);
+    this.raise(new MoneyWithdrawn(amount));
+  }
+}
+
+/** The account was opened. */
+export class AccountOpened extends ChangeEvent<BankAccount> {
+  static readonly type = 'account-opened';
+  constructor(
+    readonly owner: string,
+    readonly overdraftLimit: number,
+  ) {
+    super();
+  }
+  applyOn(account: BankAccount): void {
+    account.owner = this.owner;
+    account.overdraftLimit = this.overdraftLimit;
+  }
+}
+
+/** Money was deposited. */
+export class MoneyDeposited extends ChangeEvent<BankAccount> {
+  static readonly type = 'money-deposited';
+  constructor(readonly amount: number) {
+    super();
+  }
+  applyOn(account: BankAccount): void {
+    account.balance += this.amount;
+  }
+}
+
+/** Money was withdrawn. */
+export class MoneyWithdrawn extends ChangeEvent<BankAccount> {
+  static readonly type = 'money-withdrawn';
+  constructor(readonly amount: number) {
+    super();
+  }
+  applyOn(account: BankAccount): void {
+    account.balance -= this.amount;
+  }
+}
+
+/** How the repository learns about bank accounts: their events, and a snapshot every 50 events. */
+export const bankAccounts = aggregateType(BankAccount, {
+  events: [AccountOpened, MoneyDeposited, MoneyWithdrawn],
+  snapshots: { every: 50 },
+});

@@ -1,0 +1,65 @@
+/**
+ * The evsrc demo: a few bank accounts stored on local disk (the default store).
+ * Run with `npx -y pnpm@10 install && npx -y pnpm@10 demo`; the data goes to
+ * `./.evsrc-data` (or the folder in EVSRC_DATA) and stays there between runs.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConcurrencyError, Repository } from '@evsrc/core';
+import { createLocalFileSystem } from '@evsrc/fs-local';
+import { BankAccount, InsufficientFunds, bankAccounts } from './bank-account.js';
+
+const root = process.env.EVSRC_DATA ?? join(process.cwd(), '.evsrc-data');
+const fileSystem = createLocalFileSystem({ root });
+const repository = new Repository({ fileSystem, aggregates: [bankAccounts] });
+
+const id = `acc-${Date.now()}`;
+console.log(`evsrc demo — store: ${root}\n`);
+
+// 1. Create an aggregate through a command, and save it: one batch file.
+const account = BankAccount.open(id, 'Ada Lovelace', 100);
+account.subscribe((r) => console.log(`  stored  v${r.version} ${r.type} ${JSON.stringify(r.event.toPayload())}`));
+account.deposit(250);
+await repository.save(account);
+
+// 2. More commands, another batch.
+account.withdraw(80);
+account.deposit(30);
+await repository.save(account);
+
+// 3. Rules live in the aggregate: this withdrawal is refused before anything is stored.
+try {
+  account.withdraw(1_000);
+} catch (error) {
+  if (error instanceof InsufficientFunds) console.log(`  refused ${error.message}`);
+}
+
+// 4. Load it back from disk.
+const loaded = await repository.get(BankAccount, id);
+console.log(`\nloaded   ${loaded.id}: owner ${loaded.owner}, balance ${loaded.balance}, version ${loaded.version}`);
+
+// 5. Two writers from the same version: exactly one wins.
+const first = await repository.get(BankAccount, id);
+const second = await repository.get(BankAccount, id);
+first.deposit(1);
+second.deposit(2);
+await repository.save(first);
+try {
+  await repository.save(second);
+} catch (error) {
+  if (error instanceof ConcurrencyError) console.log(`conflict ${error.message}`);
+}
+
+// 6. The retry helper reloads and re-runs the command on conflicts.
+const retried = await repository.execute(BankAccount, id, (a) => a.deposit(2));
+console.log(`retried  balance ${retried.balance}, version ${retried.version}`);
+
+// 7. Time travel.
+const past = await repository.get(BankAccount, id, { version: 2 });
+console.log(`as of v2 balance ${past.balance}`);
+
+// 8. What is on disk: one file per save, named by its first version.
+console.log('\nfiles:');
+for await (const name of fileSystem.list(`bank-account/${id}/`)) console.log(`  ${name}`);
+const firstBatch = await readFile(join(root, 'bank-account', id, 'events', '000000000001.batch'), 'utf8');
+console.log(`\nfirst batch file:\n${firstBatch}`);
