@@ -52,13 +52,13 @@ export {
   type SnapshotContext,
   type SnapshotPolicy,
 } from './repository/aggregate-type.js';
-export {
-  type AsOf,
-  type BackgroundErrorContext,
-  type ExecuteOptions,
-  type ReadEventsOptions,
-  Repository,
-  type RepositoryOptions,
-  type SaveOptions,
-} from './repository/repository.js';
+export type {
+  AsOf,
+  BackgroundErrorContext,
+  ExecuteOptions,
+  ReadEventsOptions,
+  RepositoryOptions,
+  SaveOptions,
+} from './repository/options.js';
+export { Repository } from './repository/repository.js';
 export { mapOrdered } from './util/ordered.js';

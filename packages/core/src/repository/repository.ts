@@ -18,81 +18,24 @@ import {
 } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { type Aggregate, type AggregateClass, internal } from '../model/aggregate.js';
-import type { EventMetadata, EventRecord, StoredEvent } from '../model/event-record.js';
+import type { EventRecord, StoredEvent } from '../model/event-record.js';
 import { EventRegistry } from '../model/event-registry.js';
 import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
-import type { Format } from '../parsers/parser.js';
 import { type AggregateRegistration, everyNEvents, type SnapshotPolicy } from './aggregate-type.js';
+import { describeAsOf, type LoadBounds, loadBounds } from './as-of.js';
 import { readBatches } from './batch-reader.js';
 import { AggregateCache } from './cache.js';
 import { type DecodedBatch, FileCodec } from './codec.js';
+import type {
+  AsOf,
+  BackgroundErrorContext,
+  ExecuteOptions,
+  ReadEventsOptions,
+  RepositoryOptions,
+  SaveOptions,
+} from './options.js';
 import { storage } from './storage.js';
-
-/** What went wrong outside the caller's path: a snapshot write or an observer. */
-export interface BackgroundErrorContext {
-  readonly operation: 'snapshot-write' | 'snapshot-read' | 'observer' | 'cache';
-  readonly aggregateType: string;
-  readonly aggregateId: string;
-}
-
-/** Options of {@link Repository}. */
-export interface RepositoryOptions {
-  /** Where the files live. */
-  readonly fileSystem: FileSystem;
-  /** Every aggregate type this repository loads and saves. */
-  readonly aggregates: readonly AggregateRegistration[];
-  /** The format new files are written in (default: JSON). Files of any known format are read. */
-  readonly format?: Format | 'json' | 'msgpack';
-  /** Extra formats to read, besides JSON, MessagePack and `format`. */
-  readonly readFormats?: readonly Format[];
-  /** The clock stamped on stored events, in ms since the epoch (default `Date.now`). */
-  readonly clock?: () => number;
-  /** Keep recently used aggregates' states in memory (never served stale). Default: off. */
-  readonly cache?: boolean | { readonly maxEntries?: number };
-  /** Batch files read in parallel while loading (default: the file system's `readConcurrency`, else 4). */
-  readonly readConcurrency?: number;
-  /**
-   * Told of failures that do not fail the caller: a snapshot that could not be written
-   * or read (the save still succeeds, the load replays events instead), an observer that
-   * threw. Default: `console.warn`.
-   */
-  readonly onError?: (error: unknown, context: BackgroundErrorContext) => void;
-}
-
-/** Where to stop when loading: a version, or a timestamp (inclusive). */
-export interface AsOf {
-  /** Load the state right after this version. */
-  readonly version?: number;
-  /** Load the state made of every event stored at or before this time (ms since the epoch, or a Date). */
-  readonly timestamp?: number | Date;
-}
-
-/** Options of {@link Repository.save}. */
-export interface SaveOptions {
-  /** Stored with every event of this save (merged under each event's own metadata). */
-  readonly metadata?: EventMetadata;
-}
-
-/** Options of {@link Repository.execute}. */
-export interface ExecuteOptions {
-  /** Attempts before giving up with a {@link RetriesExhaustedError} (default 5). */
-  readonly maxAttempts?: number;
-  /** Start from a new aggregate when none is stored (default false: {@link AggregateNotFoundError}). */
-  readonly create?: boolean;
-  /** Base of the randomised exponential back-off between attempts, in ms (default 5). */
-  readonly backoffMs?: number;
-  /** Passed to {@link Repository.save}. */
-  readonly metadata?: EventMetadata;
-}
-
-/** Options of {@link Repository.events}. */
-export interface ReadEventsOptions {
-  /** First version to yield (default 1). */
-  readonly fromVersion?: number;
-  /** Last version to yield (default: the latest). */
-  readonly toVersion?: number;
-}
 
 interface Registered {
   readonly type: string;
@@ -341,41 +284,33 @@ export class Repository {
   }
 
   async #load(reg: Registered, id: string, asOf: AsOf | undefined): Promise<Aggregate | undefined> {
-    const toVersion = asOf?.version ?? Number.POSITIVE_INFINITY;
-    const toTime = asOf?.timestamp === undefined ? Number.POSITIVE_INFINITY : Number(asOf.timestamp);
-    if (asOf?.version !== undefined && !(Number.isSafeInteger(asOf.version) && asOf.version >= 0)) {
-      throw new RangeError(`asOf.version must be a non-negative integer, got ${asOf.version}`);
-    }
-    if (Number.isNaN(toTime)) throw new RangeError('asOf.timestamp is not a valid time');
-    const timeTravel = asOf?.version !== undefined || asOf?.timestamp !== undefined;
-    const cached = timeTravel ? undefined : this.#cache?.get(cacheKey(reg.type, id));
-    let aggregate: Aggregate;
-    if (cached) {
-      aggregate = new reg.aggregate(id);
-      aggregate.restoreSnapshot(structuredClone(cached.state));
-      aggregate[internal].restored(cached.version, cached.timestamp);
-    } else {
-      aggregate = await this.#fromSnapshot(reg, id, toVersion, toTime);
-    }
+    const bounds = loadBounds(asOf);
+    const aggregate = await this.#startingPoint(reg, id, bounds);
     const inner = aggregate[internal];
-    const after = aggregate.version;
-    if (after < toVersion) {
-      outer: for await (const batch of this.#batches(reg, id, after)) {
+    if (aggregate.version < bounds.toVersion) {
+      outer: for await (const batch of this.#batches(reg, id, aggregate.version)) {
         for (const record of this.#records(reg, id, batch)) {
-          if (record.version > toVersion || record.timestamp > toTime) break outer;
+          if (record.version > bounds.toVersion || record.timestamp > bounds.toTime) break outer;
           inner.replay(record.event, record.version, record.timestamp);
         }
       }
     }
     if (aggregate.version === 0) return undefined;
     if (asOf?.version !== undefined && aggregate.version !== asOf.version) {
-      throw new AggregateNotFoundError(
-        reg.type,
-        id,
-        `version ${asOf.version} does not exist; the latest is ${aggregate.version}`,
-      );
+      const detail = `version ${asOf.version} does not exist; the latest is ${aggregate.version}`;
+      throw new AggregateNotFoundError(reg.type, id, detail);
     }
-    if (!timeTravel) this.#remember(reg, aggregate);
+    if (!bounds.timeTravel) this.#remember(reg, aggregate);
+    return aggregate;
+  }
+
+  /** Where a load starts: the cached state (current loads only), else the newest usable snapshot, else nothing. */
+  async #startingPoint(reg: Registered, id: string, bounds: LoadBounds): Promise<Aggregate> {
+    const cached = bounds.timeTravel ? undefined : this.#cache?.get(cacheKey(reg.type, id));
+    if (!cached) return this.#fromSnapshot(reg, id, bounds.toVersion, bounds.toTime);
+    const aggregate = new reg.aggregate(id);
+    aggregate.restoreSnapshot(structuredClone(cached.state));
+    aggregate[internal].restored(cached.version, cached.timestamp);
     return aggregate;
   }
 
@@ -462,9 +397,3 @@ export class Repository {
 }
 
 const cacheKey = (type: string, id: string) => `${type}\0${id}`;
-
-function describeAsOf(asOf: AsOf | undefined): string | undefined {
-  if (asOf?.version !== undefined) return `as of version ${asOf.version}`;
-  if (asOf?.timestamp !== undefined) return `as of ${new Date(Number(asOf.timestamp)).toISOString()}`;
-  return undefined;
-}

@@ -3,7 +3,8 @@ import { ConcurrencyError, ErrorCode, isEvsrcError } from '../errors.js';
 import { batchPath, snapshotPath } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { EventRecord } from '../model/event-record.js';
-import { Repository, type RepositoryOptions } from '../repository/repository.js';
+import type { RepositoryOptions } from '../repository/options.js';
+import { Repository } from '../repository/repository.js';
 import { TestAccount, type TestDeposited, testAccountType } from './sample-domain.js';
 
 /** How {@link describeRepositoryContract} gets file systems to test. */

@@ -1,0 +1,69 @@
+import type { FileSystem } from '../fs/file-system.js';
+import type { EventMetadata } from '../model/event-record.js';
+import type { Format } from '../parsers/parser.js';
+import type { AggregateRegistration } from './aggregate-type.js';
+
+/** What went wrong outside the caller's path: a snapshot write or an observer. */
+export interface BackgroundErrorContext {
+  readonly operation: 'snapshot-write' | 'snapshot-read' | 'observer' | 'cache';
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+}
+
+/** Options of {@link Repository}. */
+export interface RepositoryOptions {
+  /** Where the files live. */
+  readonly fileSystem: FileSystem;
+  /** Every aggregate type this repository loads and saves. */
+  readonly aggregates: readonly AggregateRegistration[];
+  /** The format new files are written in (default: JSON). Files of any known format are read. */
+  readonly format?: Format | 'json' | 'msgpack';
+  /** Extra formats to read, besides JSON, MessagePack and `format`. */
+  readonly readFormats?: readonly Format[];
+  /** The clock stamped on stored events, in ms since the epoch (default `Date.now`). */
+  readonly clock?: () => number;
+  /** Keep recently used aggregates' states in memory (never served stale). Default: off. */
+  readonly cache?: boolean | { readonly maxEntries?: number };
+  /** Batch files read in parallel while loading (default: the file system's `readConcurrency`, else 4). */
+  readonly readConcurrency?: number;
+  /**
+   * Told of failures that do not fail the caller: a snapshot that could not be written
+   * or read (the save still succeeds, the load replays events instead), an observer that
+   * threw. Default: `console.warn`.
+   */
+  readonly onError?: (error: unknown, context: BackgroundErrorContext) => void;
+}
+
+/** Where to stop when loading: a version, or a timestamp (inclusive). */
+export interface AsOf {
+  /** Load the state right after this version. */
+  readonly version?: number;
+  /** Load the state made of every event stored at or before this time (ms since the epoch, or a Date). */
+  readonly timestamp?: number | Date;
+}
+
+/** Options of {@link Repository.save}. */
+export interface SaveOptions {
+  /** Stored with every event of this save (merged under each event's own metadata). */
+  readonly metadata?: EventMetadata;
+}
+
+/** Options of {@link Repository.execute}. */
+export interface ExecuteOptions {
+  /** Attempts before giving up with a {@link RetriesExhaustedError} (default 5). */
+  readonly maxAttempts?: number;
+  /** Start from a new aggregate when none is stored (default false: {@link AggregateNotFoundError}). */
+  readonly create?: boolean;
+  /** Base of the randomised exponential back-off between attempts, in ms (default 5). */
+  readonly backoffMs?: number;
+  /** Passed to {@link Repository.save}. */
+  readonly metadata?: EventMetadata;
+}
+
+/** Options of {@link Repository.events}. */
+export interface ReadEventsOptions {
+  /** First version to yield (default 1). */
+  readonly fromVersion?: number;
+  /** Last version to yield (default: the latest). */
+  readonly toVersion?: number;
+}

@@ -1,0 +1,212 @@
+import type { BlobItem, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import {
+  assertValidPath,
+  assertValidPrefix,
+  compareNames,
+  FileExistsError,
+  type FileSystem,
+  InvalidPathError,
+  type ListOptions,
+  StorageError,
+} from '@evsrc/core';
+import { CodePointOrder } from './code-point-order.js';
+import { isAlreadyExists, isContainerNotFound, isNotFound } from './errors.js';
+import { type ListingPlan, MAX_PAGE_SIZE, pageSizeFor, planListing } from './listing.js';
+import { type AzureFileSystemOptions, type ResolvedOptions, resolveOptions } from './options.js';
+
+/** One page of a listing: blob names, and where the next page starts. */
+interface Page {
+  readonly names: readonly string[];
+  readonly next: string | undefined;
+}
+
+/**
+ * A {@link FileSystem} on an Azure Blob Storage container (block blobs).
+ *
+ * - A file is the block blob named `{prefix}{path}`.
+ * - `create` uploads with `If-None-Match: *`: the service refuses it atomically when the
+ *   name is taken (409 `BlobAlreadyExists`, or 412 `ConditionNotMet`), which becomes a
+ *   {@link FileExistsError}. There is no check-then-put.
+ * - `replace` is one Put Blob (or, above `maxSingleShotSize`, staged blocks and one Put
+ *   Block List): atomic either way.
+ * - `read` is one Get Blob; `delete` one Delete Blob (with its snapshots).
+ * - `list` pages through List Blobs with continuation tokens, in code point order; see
+ *   {@link planListing} for how `startAfter` is honoured.
+ * - Transient failures are retried by the SDK's retry policy.
+ */
+export class AzureFileSystem implements FileSystem {
+  /** The container that holds the files. */
+  readonly container: ContainerClient;
+  /** The folder inside the container that holds the store (`""`, or ends with `/`). */
+  readonly prefix: string;
+  readonly readConcurrency: number;
+  readonly #options: ResolvedOptions;
+  #containerReady: Promise<unknown> | undefined;
+
+  constructor(options: AzureFileSystemOptions) {
+    this.#options = resolveOptions(options);
+    this.container = this.#options.container;
+    this.prefix = this.#options.prefix;
+    this.readConcurrency = this.#options.readConcurrency;
+  }
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    const blob = this.#blob(path);
+    try {
+      const response = await blob.download(0);
+      return await readAll(response.readableStreamBody);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw new StorageError('read', path, error);
+    }
+  }
+
+  async create(path: string, data: Uint8Array): Promise<void> {
+    const blob = this.#blob(path);
+    try {
+      await this.#upload(blob, data, true);
+    } catch (error) {
+      if (isAlreadyExists(error)) throw new FileExistsError(path);
+      throw new StorageError('create', path, error);
+    }
+  }
+
+  async replace(path: string, data: Uint8Array): Promise<void> {
+    const blob = this.#blob(path);
+    try {
+      await this.#upload(blob, data, false);
+    } catch (error) {
+      throw new StorageError('replace', path, error);
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    const blob = this.#blob(path);
+    try {
+      await blob.delete({ deleteSnapshots: 'include' });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw new StorageError('delete', path, error);
+    }
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
+    assertValidPrefix(prefix);
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    if (limit <= 0) return;
+    const plan = planListing(prefix, options.startAfter);
+    if (plan.empty) return;
+    let yielded = 0;
+    for await (const name of this.#names(prefix, plan, options.pageSize, () => limit - yielded)) {
+      yield name;
+      if (++yielded >= limit) return;
+    }
+  }
+
+  /** Nothing to release: the SDK's clients hold no connections of their own beyond Node's agent. */
+  async close(): Promise<void> {}
+
+  /** The names under `prefix` that the plan admits, in code point order, page by page. */
+  async *#names(
+    prefix: string,
+    plan: ListingPlan,
+    pageSize: number | undefined,
+    wanted: () => number,
+  ): AsyncGenerator<string> {
+    const order = new CodePointOrder();
+    // While every name seen so far sorts up to `after` (a service that ignores startFrom),
+    // fetch the largest pages: those names are skipped, the caller's page size is moot.
+    let skipping = plan.after !== undefined;
+    let token: string | undefined;
+    let first = true;
+    do {
+      const size = skipping && !first ? MAX_PAGE_SIZE : pageSizeFor(pageSize, wanted());
+      const page = await this.#page(prefix, plan, token, size);
+      first = false;
+      token = page.next;
+      for (const blobName of page.names) {
+        const name = blobName.slice(this.prefix.length);
+        if (plan.after !== undefined && compareNames(name, plan.after) <= 0) continue;
+        skipping = false;
+        yield* order.push(name);
+      }
+    } while (token);
+    yield* order.flush();
+  }
+
+  /** One List Blobs request. A missing container lists as empty. */
+  async #page(prefix: string, plan: ListingPlan, token: string | undefined, size: number): Promise<Page> {
+    const startFrom =
+      this.#options.listStartFrom && plan.startFrom !== undefined ? this.prefix + plan.startFrom : undefined;
+    try {
+      const pages = this.container
+        .listBlobsFlat({ prefix: this.prefix + prefix, ...(startFrom !== undefined ? { startFrom } : {}) })
+        .byPage({ maxPageSize: size, ...(token !== undefined ? { continuationToken: token } : {}) });
+      const { value } = await pages.next();
+      if (!value) return { names: [], next: undefined };
+      const items: BlobItem[] = value.segment.blobItems;
+      return { names: items.map((item) => item.name), next: value.continuationToken || undefined };
+    } catch (error) {
+      if (isContainerNotFound(error)) return { names: [], next: undefined };
+      throw new StorageError('list', prefix || '(root)', error);
+    }
+  }
+
+  /**
+   * Uploads the whole file as one blob version: one Put Blob, or staged blocks and one
+   * Put Block List above `maxSingleShotSize`. `exclusive` adds `If-None-Match: *`.
+   * Creates the container and tries once more when it is missing (if allowed).
+   */
+  async #upload(blob: BlockBlobClient, data: Uint8Array, exclusive: boolean): Promise<void> {
+    const send = () =>
+      blob.uploadData(data, {
+        maxSingleShotSize: this.#options.maxSingleShotSize,
+        concurrency: this.#options.uploadConcurrency,
+        ...(exclusive ? { conditions: { ifNoneMatch: '*' } } : {}),
+      });
+    try {
+      await send();
+    } catch (error) {
+      if (!this.#options.createContainer || !isContainerNotFound(error)) throw error;
+      await this.#ensureContainer();
+      await send();
+    }
+  }
+
+  /** Creates the container if it does not exist; once per instance unless it fails. */
+  async #ensureContainer(): Promise<void> {
+    this.#containerReady ??= this.container.createIfNotExists();
+    try {
+      await this.#containerReady;
+    } catch (error) {
+      this.#containerReady = undefined;
+      throw error;
+    }
+  }
+
+  #blob(path: string): BlockBlobClient {
+    assertValidPath(path);
+    // The service drops a trailing dot from a blob name: "a." would silently become "a".
+    if (path.endsWith('.')) throw new InvalidPathError(path, 'Azure Blob Storage cannot store a name ending with "."');
+    return this.container.getBlockBlobClient(this.prefix + path);
+  }
+}
+
+/** Reads a response body into a new, unshared byte array. */
+async function readAll(body: NodeJS.ReadableStream | undefined): Promise<Uint8Array> {
+  if (body === undefined) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    chunks.push(bytes);
+    length += bytes.byteLength;
+  }
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,223 @@
+import {
+  assertValidPrefix,
+  ConfigurationError,
+  FileExistsError,
+  type FileSystem,
+  type ListOptions,
+  StorageError,
+} from '@evsrc/core';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import { assertValidKeyPrefix, type FileKeys, folderOf, type IndexEntry, KeyLayout } from './keys.js';
+import { walk } from './listing.js';
+import { type PersistenceReport, readPersistence } from './persistence.js';
+import { defineScripts, type ScriptCommands } from './scripts.js';
+
+/** Options of {@link RedisFileSystem}: give either `client` or `url`. */
+export interface RedisFileSystemOptions {
+  /**
+   * An ioredis client (`Redis`) or cluster client (`Cluster`) you built and own: the file
+   * system never quits it. The scripts are added to it with `defineCommand`
+   * (`evsrcFsCreateV1`, `evsrcFsReplaceV1`, `evsrcFsDeleteV1`).
+   */
+  client?: Redis | Cluster;
+  /** A `redis://` or `rediss://` URL: the file system builds its own client and quits it on `close()`. */
+  url?: string;
+  /** ioredis options for the client built from `url` (ignored with `client`). */
+  redisOptions?: RedisOptions;
+  /**
+   * Put before every key (default `'evsrc:'`), so several stores share one Redis. Must not
+   * contain `{` or `}`.
+   */
+  prefix?: string;
+  /**
+   * Whether the server spreads keys over hash slots (Redis Cluster, or a proxy in front of
+   * several shards), so that a script may only touch keys of one slot. Default: `true` for
+   * an ioredis `Cluster`, `false` otherwise. When `true`, the folder entries that live in
+   * other slots (the root's and first-level folders') are added before the file's script
+   * runs; when `false`, one script writes everything.
+   */
+  sharded?: boolean;
+  /** How many reads the repository keeps in flight when it loads an aggregate (default 16). */
+  readConcurrency?: number;
+  /** Members fetched per `ZRANGEBYLEX` when listing, unless the caller asks for another page size (default 1000). */
+  pageSize?: number;
+  /**
+   * Asks the server at start-up (`CONFIG GET appendonly`, `appendfsync`, `save`) whether it
+   * keeps data on disk, and warns once if it does not (default `true`). A server that refuses
+   * `CONFIG` is not an error.
+   */
+  checkPersistence?: boolean;
+  /** Receives warnings (default `console.warn`). */
+  onWarning?: (message: string) => void;
+}
+
+/** The largest page size a listing asks Redis for. */
+export const MAX_PAGE_SIZE = 10_000;
+
+/**
+ * A {@link FileSystem} on Redis (standalone, with replicas, or a Redis Cluster) through ioredis.
+ *
+ * - A file is a Redis string holding its bytes; each folder has a sorted set (score 0) of its
+ *   files (`name`) and subfolders (`name/`), which `list` walks with `ZRANGEBYLEX`.
+ * - `create`, `replace` and `delete` are Lua scripts that change the file and its folder
+ *   index together, atomically; `create` fails with {@link FileExistsError} if the key exists.
+ * - All keys of one aggregate (`type/id/…`) share a hash tag, so each script touches one slot.
+ *
+ * See the package README for the key layout, cluster behaviour and persistence settings.
+ */
+export class RedisFileSystem implements FileSystem {
+  /** The ioredis client (yours, or the one built from `url`). */
+  readonly client: Redis | Cluster;
+  /** The key prefix. */
+  readonly prefix: string;
+  /** Whether scripts are kept to one hash slot (see {@link RedisFileSystemOptions.sharded}). */
+  readonly sharded: boolean;
+  /** How many reads the repository keeps in flight when it loads an aggregate. */
+  readonly readConcurrency: number;
+  readonly #redis: Redis;
+  readonly #scripts: ScriptCommands;
+  readonly #keys: KeyLayout;
+  readonly #owned: boolean;
+  readonly #pageSize: number;
+  readonly #onWarning: (message: string) => void;
+  #persistence: Promise<PersistenceReport | undefined> | undefined;
+
+  constructor(options: RedisFileSystemOptions) {
+    if ((options.client === undefined) === (options.url === undefined)) {
+      throw new ConfigurationError('@evsrc/fs-redis: give either `client` or `url`');
+    }
+    this.prefix = options.prefix ?? 'evsrc:';
+    this.#keys = new KeyLayout(this.prefix);
+    this.readConcurrency = positiveInteger(options.readConcurrency ?? 16, 'readConcurrency');
+    this.#pageSize = Math.min(positiveInteger(options.pageSize ?? 1000, 'pageSize'), MAX_PAGE_SIZE);
+    this.#onWarning = options.onWarning ?? ((message) => console.warn(message));
+    const clientPrefix = options.client ? options.client.options.keyPrefix : options.redisOptions?.keyPrefix;
+    if (clientPrefix) assertValidKeyPrefix(clientPrefix, 'prefix of the ioredis client (keyPrefix)');
+    if (options.client) {
+      this.client = options.client;
+      this.#owned = false;
+    } else {
+      this.client = new Redis(options.url as string, options.redisOptions ?? {});
+      // Failures reach the caller of each operation; do not let ioredis print every reconnect attempt.
+      this.client.on('error', () => undefined);
+      this.#owned = true;
+    }
+    this.sharded = options.sharded ?? this.client.isCluster;
+    // Both clients share the command API; one type keeps the calls simple.
+    this.#redis = this.client as Redis;
+    this.#scripts = defineScripts(this.client);
+    if (options.checkPersistence ?? true) void this.checkPersistence();
+  }
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    const key = this.#keys.file(path);
+    try {
+      const value = await this.#redis.getBuffer(key);
+      // Copy: the reply may share memory with the client's read buffers.
+      return value === null ? undefined : Buffer.from(value);
+    } catch (error) {
+      throw new StorageError('read', path, error);
+    }
+  }
+
+  async create(path: string, data: Uint8Array): Promise<void> {
+    const keys = this.#keys.keysOf(path);
+    const bytes = Buffer.from(data);
+    let created: number;
+    try {
+      created = await this.#write(this.#scripts.evsrcFsCreateV1.bind(this.#scripts), keys, bytes);
+    } catch (error) {
+      throw new StorageError('create', path, error);
+    }
+    if (created !== 1) throw new FileExistsError(path);
+  }
+
+  async replace(path: string, data: Uint8Array): Promise<void> {
+    const keys = this.#keys.keysOf(path);
+    const bytes = Buffer.from(data);
+    try {
+      await this.#write(this.#scripts.evsrcFsReplaceV1.bind(this.#scripts), keys, bytes);
+    } catch (error) {
+      throw new StorageError('replace', path, error);
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    const { file, sameSlot } = this.#keys.keysOf(path);
+    // Only entries of the file's own slot are removed: an empty folder entry elsewhere is
+    // harmless, while removing it could race with a create in another slot.
+    try {
+      await this.#scripts.evsrcFsDeleteV1(...scriptArgs(file, Buffer.alloc(0), sameSlot));
+    } catch (error) {
+      throw new StorageError('delete', path, error);
+    }
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
+    assertValidPrefix(prefix);
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    if (remaining <= 0) return;
+    const requested = options.pageSize === undefined ? this.#pageSize : Math.max(1, Math.floor(options.pageSize));
+    const pageSize = Math.min(requested, MAX_PAGE_SIZE, remaining);
+    const folder = folderOf(prefix);
+    const read = async (f: string, min: string, max: string | Buffer, count: number) => {
+      try {
+        return await this.#redis.zrangebylex(this.#keys.folder(f), min, max, 'LIMIT', 0, count);
+      } catch (error) {
+        throw new StorageError('list', prefix === '' ? '(root)' : prefix, error);
+      }
+    };
+    const names = walk(read, { folder, namePrefix: prefix.slice(folder.length), startAfter: options.startAfter, pageSize });
+    for await (const name of names) {
+      yield name;
+      if (--remaining <= 0) return;
+    }
+  }
+
+  /**
+   * Asks the server whether it keeps data on disk (see {@link RedisFileSystemOptions.checkPersistence})
+   * and warns through `onWarning` if it does not. Runs once per instance: later calls return
+   * the first answer. Resolves `undefined` when the server refuses `CONFIG`.
+   */
+  checkPersistence(): Promise<PersistenceReport | undefined> {
+    this.#persistence ??= readPersistence(this.client).then((report) => {
+      if (report?.warning) this.#onWarning(report.warning);
+      return report;
+    });
+    return this.#persistence;
+  }
+
+  /** Quits the client if the file system built it from `url`; leaves your own client open. */
+  async close(): Promise<void> {
+    if (!this.#owned) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  /** Runs a create or replace script, adding the folder entries of other slots first when sharded. */
+  async #write(script: ScriptCommands['evsrcFsCreateV1'], keys: FileKeys, bytes: Buffer): Promise<number> {
+    let entries = keys.sameSlot;
+    if (this.sharded) {
+      // Idempotent, and before the file exists: a crash in between leaves an empty folder entry, which lists nothing.
+      await Promise.all(keys.otherSlots.map((e) => this.#redis.zadd(e.key, 0, e.member)));
+    } else {
+      entries = [...keys.sameSlot, ...keys.otherSlots];
+    }
+    return script(...scriptArgs(keys.file, bytes, entries));
+  }
+}
+
+/** The arguments of a script command: the number of keys, the keys, then the arguments. */
+function scriptArgs(file: string, bytes: Buffer, entries: readonly IndexEntry[]): [number, ...Array<string | Buffer>] {
+  return [1 + entries.length, file, ...entries.map((e) => e.key), bytes, ...entries.map((e) => e.member)];
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigurationError(`@evsrc/fs-redis: ${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
