@@ -67,6 +67,21 @@ describe('Repository', () => {
     expect((await repo.get(Account, 'a')).balance).toBe(6);
   });
 
+  it('keeps refusing a stale object after a conflict: no lost update', async () => {
+    const { repo } = setup();
+    const a = new Account('s');
+    a.open('S');
+    await repo.save(a);
+    const stale = await repo.get(Account, 's');
+    const fresh = await repo.get(Account, 's');
+    fresh.deposit(10);
+    await repo.save(fresh);
+    stale.deposit(1);
+    await expect(repo.save(stale)).rejects.toBeInstanceOf(ConcurrencyError);
+    await expect(repo.save(stale)).rejects.toBeInstanceOf(ConcurrencyError);
+    expect((await repo.get(Account, 's')).balance).toBe(10);
+  });
+
   it('does not take another writer’s batch for its own retry', async () => {
     const { fs, repo } = setup();
     const a = new Account('a');
@@ -104,7 +119,7 @@ describe('Repository', () => {
     await repo.save(a);
     const path = snapshotPath('account', 'a', 2);
     const bytes = (await mem.read(path)) as Uint8Array;
-    bytes[bytes.length - 2] ^= 0xff;
+    bytes[bytes.length - 2] = (bytes[bytes.length - 2] as number) ^ 0xff;
     await mem.replace(path, bytes);
     const b = await repo.get(Account, 'a');
     expect([b.balance, b.version]).toEqual([7, 2]);

@@ -47,7 +47,8 @@ export interface SnapshotHeader {
 }
 
 type AnyHeader = BatchHeader | SnapshotHeader;
-type HeaderFields<H extends AnyHeader> = Omit<H, 'evsrc' | 'bytes' | 'crc32'>;
+/** The header fields a writer gives (distributes over the kinds, so a literal is checked against its own kind). */
+type HeaderFields<H extends AnyHeader> = H extends AnyHeader ? Omit<H, 'evsrc' | 'bytes' | 'crc32'> : never;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -56,7 +57,7 @@ const NEWLINE = 0x0a;
 const MAX_HEADER_BYTES = 16 * 1024;
 
 /** Joins a header and a body into the bytes of one file. */
-export function writeFile<H extends AnyHeader>(fields: HeaderFields<H>, body: Uint8Array): Uint8Array {
+export function writeFile<H extends AnyHeader = AnyHeader>(fields: HeaderFields<H>, body: Uint8Array): Uint8Array {
   const header = { evsrc: FORMAT_VERSION, ...fields, bytes: body.byteLength, crc32: crc32(body) };
   const head = encoder.encode(`${JSON.stringify(header)}\n`);
   const out = new Uint8Array(head.byteLength + body.byteLength);
