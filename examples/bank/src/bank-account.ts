@@ -1,4 +1,4 @@
-import { Aggregate, ChangeEvent, aggregateType } from '@evsrc/core';
+import { Aggregate, aggregateType, ChangeEvent } from '@evsrc/core';
 
 /** Thrown by a command that would take an account past its overdraft limit. */
 export class InsufficientFunds extends Error {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConcurrencyError, Repository } from '@evsrc/core';
 import { createLocalFileSystem } from '@evsrc/fs-local';
-import { BankAccount, InsufficientFunds, bankAccounts } from './bank-account.js';
+import { BankAccount, bankAccounts, InsufficientFunds } from './bank-account.js';
 
 const root = process.env.EVSRC_DATA ?? join(process.cwd(), '.evsrc-data');
 const fileSystem = createLocalFileSystem({ root });

@@ -1,5 +1,5 @@
 // The README's quick start, compiled with the workspace so that it cannot go stale.
-import { Aggregate, ChangeEvent, ConcurrencyError, InMemoryFileSystem, Repository, aggregateType } from '@evsrc/core';
+import { Aggregate, aggregateType, ChangeEvent, ConcurrencyError, InMemoryFileSystem, Repository } from '@evsrc/core';
 
 // 1. An aggregate: state changes only through events.
 class Counter extends Aggregate {

@@ -1,6 +1,6 @@
-import { ErrorCode, InMemoryFileSystem, Repository, isEvsrcError } from '@evsrc/core';
+import { ErrorCode, InMemoryFileSystem, isEvsrcError, Repository } from '@evsrc/core';
 import { describe, expect, it } from 'vitest';
-import { BankAccount, InsufficientFunds, bankAccounts } from '../src/bank-account.js';
+import { BankAccount, bankAccounts, InsufficientFunds } from '../src/bank-account.js';
 
 const repo = () => new Repository({ fileSystem: new InMemoryFileSystem(), aggregates: [bankAccounts] });
 

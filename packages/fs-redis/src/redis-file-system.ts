@@ -189,12 +189,16 @@ export class RedisFileSystem implements FileSystem {
 
   /** Quits the client if the file system built it from `url`; leaves your own client open. */
   async close(): Promise<void> {
-    if (!this.#owned) return;
+    const client = this.client;
+    if (!this.#owned || client.status === 'end') return;
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
     try {
-      await this.client.quit();
+      await client.quit();
     } catch {
-      this.client.disconnect();
+      client.disconnect();
     }
+    // Resolve once the socket is gone, so no handle outlives close().
+    if (client.status !== 'end') await ended;
   }
 
   /** Runs a create or replace script, adding the folder entries of other slots first when sharded. */
