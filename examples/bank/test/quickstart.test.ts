@@ -7,7 +7,8 @@ describe('README quick start', () => {
   it('is the same code as examples/bank/src/quickstart.ts', async () => {
     const readme = await read('../../../README.md');
     const section = readme.slice(readme.indexOf('## Quick start'));
-    const block = section.slice(section.indexOf('```ts\n') + 6, section.indexOf('\n```', 6));
+    const start = section.indexOf('```ts\n') + 6;
+    const block = section.slice(start, section.indexOf('\n```', start));
     const source = (await read('../src/quickstart.ts')).split('\n').slice(1).join('\n').trim();
     expect(block.trim()).toBe(source);
   });

@@ -32,7 +32,9 @@ export function planListing(prefix: string, startAfter: string | undefined): Lis
     return { empty: compareNames(startAfter, prefix) > 0 };
   }
   const safe = startAfter.slice(0, firstAtOrAboveD800(startAfter));
-  return safe.length > prefix.length ? { empty: false, after: startAfter, startFrom: safe } : { empty: false, after: startAfter };
+  return safe.length > prefix.length
+    ? { empty: false, after: startAfter, startFrom: safe }
+    : { empty: false, after: startAfter };
 }
 
 function firstAtOrAboveD800(s: string): number {

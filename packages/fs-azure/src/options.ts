@@ -65,7 +65,10 @@ export interface AzureConnectionStringOptions extends AzureCommonOptions {
 }
 
 /** Options of {@link AzureFileSystem}: where the container is, plus {@link AzureCommonOptions}. */
-export type AzureFileSystemOptions = AzureContainerClientOptions | AzureServiceClientOptions | AzureConnectionStringOptions;
+export type AzureFileSystemOptions =
+  | AzureContainerClientOptions
+  | AzureServiceClientOptions
+  | AzureConnectionStringOptions;
 
 /** The options of {@link AzureFileSystem} after defaults and checks. */
 export interface ResolvedOptions {

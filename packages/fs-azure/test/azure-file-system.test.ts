@@ -11,7 +11,7 @@ import {
   freshPrefix,
   rawService,
 } from './azurite.js';
-import { type Proxy, type SeenRequest, startProxy } from './proxy.js';
+import { type SeenRequest, startProxy, type TestProxy } from './proxy.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
@@ -59,7 +59,9 @@ describe('AzureFileSystem options (no server)', () => {
     const fs = new AzureFileSystem({ serviceClient: service, container: 'c', prefix: 'tenant-a' });
     expect(fs.prefix).toBe('tenant-a/');
     expect(fs.readConcurrency).toBe(16);
-    expect(new AzureFileSystem({ serviceClient: service, container: 'c', readConcurrency: 32 }).readConcurrency).toBe(32);
+    expect(new AzureFileSystem({ serviceClient: service, container: 'c', readConcurrency: 32 }).readConcurrency).toBe(
+      32,
+    );
     expect(new AzureFileSystem({ serviceClient: service, container: 'c' }).prefix).toBe('');
   });
 });
@@ -138,7 +140,7 @@ describeAzurite('AzureFileSystem on Azurite', () => {
   });
 
   describe('create maps the service’s refusals to FileExistsError', () => {
-    let proxy: Proxy;
+    let proxy: TestProxy;
     beforeAll(async () => {
       proxy = await startProxy(connectionString());
     });
@@ -173,7 +175,11 @@ describeAzurite('AzureFileSystem on Azurite', () => {
     });
 
     it('other conflicts are StorageErrors, not FileExistsError', async () => {
-      const fs = createAzureFileSystem({ connectionString: proxy.connectionString, container: shared, prefix: freshPrefix() });
+      const fs = createAzureFileSystem({
+        connectionString: proxy.connectionString,
+        container: shared,
+        prefix: freshPrefix(),
+      });
       proxy.intercept = (r) => (isBlobPut(r) ? { status: 409, code: 'LeaseIdMissing' } : undefined);
       const err = await fs.create('k', text('x')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StorageError);
@@ -202,12 +208,16 @@ describeAzurite('AzureFileSystem on Azurite', () => {
   });
 
   describe('list with startAfter', () => {
-    let proxy: Proxy;
+    let proxy: TestProxy;
     let fs: AzureFileSystem;
     const names = Array.from({ length: 60 }, (_, i) => `p/${String(i).padStart(3, '0')}`);
     beforeAll(async () => {
       proxy = await startProxy(connectionString());
-      fs = createAzureFileSystem({ connectionString: proxy.connectionString, container: shared, prefix: freshPrefix() });
+      fs = createAzureFileSystem({
+        connectionString: proxy.connectionString,
+        container: shared,
+        prefix: freshPrefix(),
+      });
       await Promise.all([...names, 'q/0', 'o/9'].map((n) => fs.create(n, text(n))));
     });
     afterAll(async () => {
@@ -268,7 +278,7 @@ describeAzurite('AzureFileSystem on Azurite', () => {
   });
 
   describe('transient failures', () => {
-    let proxy: Proxy;
+    let proxy: TestProxy;
     beforeAll(async () => {
       proxy = await startProxy(connectionString());
     });

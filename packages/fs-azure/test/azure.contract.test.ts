@@ -1,4 +1,4 @@
-import { ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import type { FileSystem } from '@evsrc/core';
 import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing';
 import { afterAll, beforeAll } from 'vitest';

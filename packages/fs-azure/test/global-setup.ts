@@ -22,7 +22,9 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const bin = fileURLToPath(new URL('../node_modules/.bin/azurite-blob', import.meta.url));
   if (!hasCommand(bin)) {
-    project.provide('azurite', { skip: missing('Azurite', 'pnpm install (it is a dev dependency of @evsrc/fs-azure)') });
+    project.provide('azurite', {
+      skip: missing('Azurite', 'pnpm install (it is a dev dependency of @evsrc/fs-azure)'),
+    });
     return undefined;
   }
   // Port 0: Azurite binds a free port itself (no race with other processes) and prints it.

@@ -20,7 +20,7 @@ export interface FakeError {
 }
 
 /** A running proxy. */
-export interface Proxy {
+export interface TestProxy {
   /** The connection string to use: the original one, pointed at the proxy. */
   readonly connectionString: string;
   /** Every request so far. */
@@ -31,13 +31,17 @@ export interface Proxy {
 }
 
 /** Starts a proxy to the blob endpoint of `connectionString`. */
-export async function startProxy(connectionString: string): Promise<Proxy> {
+export async function startProxy(connectionString: string): Promise<TestProxy> {
   const endpoint = connectionString.match(/BlobEndpoint=(http:\/\/[^/;]+)(\/[^;]*)?/);
   if (!endpoint?.[1]) throw new Error('no http BlobEndpoint in the connection string');
   const target = new URL(endpoint[1]);
   const requests: SeenRequest[] = [];
   const server = createServer((req, res) => {
-    const seen: SeenRequest = { method: req.method ?? 'GET', url: new URL(req.url ?? '/', target), headers: req.headers };
+    const seen: SeenRequest = {
+      method: req.method ?? 'GET',
+      url: new URL(req.url ?? '/', target),
+      headers: req.headers,
+    };
     requests.push(seen);
     const fake = proxy.intercept(seen);
     if (fake) {
@@ -61,7 +65,7 @@ export async function startProxy(connectionString: string): Promise<Proxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const proxy: Proxy = {
+  const proxy: TestProxy = {
     connectionString: connectionString.replace(endpoint[1], `http://127.0.0.1:${port}`),
     requests,
     intercept: () => undefined,
