@@ -28,3 +28,4 @@ export type {
 export function createAzureFileSystem(options: AzureFileSystemOptions): AzureFileSystem & FileSystem {
   return new AzureFileSystem(options);
 }
+export { CONNECTION_STRING_ENV, type FromUrlOptions, fromUrl } from './url.js';
