@@ -8,6 +8,8 @@
  *
  * @packageDocumentation
  */
+
+export { readUrlParams, type UrlParamKind, type UrlParams } from './config/url-params.js';
 export * from './errors.js';
 export {
   type BatchHeader,
@@ -32,6 +34,14 @@ export {
 export type { FileSystem, ListOptions } from './fs/file-system.js';
 export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './fs/in-memory.js';
 export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './fs/paths.js';
+export { type FoundName, listAggregateIds, listAggregateTypes } from './inspect/listing.js';
+export {
+  type DecodedBatch,
+  FileCodec,
+  type ReadStoredBatchesOptions,
+  readStoredBatches,
+  storedFileCodec,
+} from './inspect/stored-batches.js';
 export {
   Aggregate,
   type AggregateClass,

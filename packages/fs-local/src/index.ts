@@ -12,3 +12,4 @@ export { LocalFileSystem, type LocalFileSystemOptions, TEMPORARY_FOLDER } from '
 export function createLocalFileSystem(options: LocalFileSystemOptions | string): LocalFileSystem & FileSystem {
   return new LocalFileSystem(options);
 }
+export { fromUrl } from './url.js';
