@@ -19,3 +19,4 @@ export { MAX_PAGE_SIZE, RedisFileSystem, type RedisFileSystemOptions } from './r
 export function createRedisFileSystem(options: RedisFileSystemOptions): RedisFileSystem {
   return new RedisFileSystem(options);
 }
+export { fromUrl } from './url.js';

@@ -61,7 +61,12 @@ export async function* walk(read: PageReader, w: Walk): AsyncGenerator<string> {
     const page = await read(w.folder, min, max, w.pageSize);
     for (const member of page) {
       if (member.endsWith('/')) {
-        yield* walk(read, { folder: w.folder + member, namePrefix: '', startAfter: w.startAfter, pageSize: w.pageSize });
+        yield* walk(read, {
+          folder: w.folder + member,
+          namePrefix: '',
+          startAfter: w.startAfter,
+          pageSize: w.pageSize,
+        });
       } else {
         yield w.folder + member;
       }

@@ -31,7 +31,7 @@ export function persistenceWarning(appendonly: string | undefined, save: string 
 }
 
 /** The value of one setting from a `CONFIG GET` reply (a flat `[name, value]` array). */
-function valueOf(reply: unknown, name: string): string | undefined {
+function settingIn(reply: unknown, name: string): string | undefined {
   if (!Array.isArray(reply)) return undefined;
   const i = reply.indexOf(name);
   const value: unknown = i >= 0 ? reply[i + 1] : undefined;
@@ -43,7 +43,7 @@ function valueOf(reply: unknown, name: string): string | undefined {
  * allow `CONFIG` (renamed or disabled command, ACL, managed services).
  */
 export async function readPersistence(client: Redis | Cluster): Promise<PersistenceReport | undefined> {
-  const get = (name: string) => (client as Redis).config('GET', name).then((reply) => valueOf(reply, name));
+  const get = (name: string) => (client as Redis).config('GET', name).then((reply) => settingIn(reply, name));
   try {
     const [appendonly, appendfsync, save] = await Promise.all([get('appendonly'), get('appendfsync'), get('save')]);
     if (appendonly === undefined && save === undefined) return undefined;

@@ -109,6 +109,7 @@ export class RedisFileSystem implements FileSystem {
     if (options.checkPersistence ?? true) void this.checkPersistence();
   }
 
+  /** Reads a file (`GET`), as a copy of its bytes; `undefined` if absent. */
   async read(path: string): Promise<Uint8Array | undefined> {
     const key = this.#keys.file(path);
     try {
@@ -120,6 +121,7 @@ export class RedisFileSystem implements FileSystem {
     }
   }
 
+  /** Creates a file if its key is absent, with its index entries, in one script. @throws {FileExistsError} */
   async create(path: string, data: Uint8Array): Promise<void> {
     const keys = this.#keys.keysOf(path);
     const bytes = Buffer.from(data);
@@ -132,6 +134,7 @@ export class RedisFileSystem implements FileSystem {
     if (created !== 1) throw new FileExistsError(path);
   }
 
+  /** Creates or overwrites a file, with its index entries, in one script. */
   async replace(path: string, data: Uint8Array): Promise<void> {
     const keys = this.#keys.keysOf(path);
     const bytes = Buffer.from(data);
@@ -142,6 +145,7 @@ export class RedisFileSystem implements FileSystem {
     }
   }
 
+  /** Deletes a file and its index entry (and folders left empty in its slot); a missing file is fine. */
   async delete(path: string): Promise<void> {
     const { file, sameSlot } = this.#keys.keysOf(path);
     // Only entries of the file's own slot are removed: an empty folder entry elsewhere is
@@ -153,6 +157,7 @@ export class RedisFileSystem implements FileSystem {
     }
   }
 
+  /** Lists names starting with `prefix` in code point order, walking the folder indexes page by page. */
   async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
     assertValidPrefix(prefix);
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
@@ -167,7 +172,12 @@ export class RedisFileSystem implements FileSystem {
         throw new StorageError('list', prefix === '' ? '(root)' : prefix, error);
       }
     };
-    const names = walk(read, { folder, namePrefix: prefix.slice(folder.length), startAfter: options.startAfter, pageSize });
+    const names = walk(read, {
+      folder,
+      namePrefix: prefix.slice(folder.length),
+      startAfter: options.startAfter,
+      pageSize,
+    });
     for await (const name of names) {
       yield name;
       if (--remaining <= 0) return;
@@ -181,7 +191,11 @@ export class RedisFileSystem implements FileSystem {
    */
   checkPersistence(): Promise<PersistenceReport | undefined> {
     this.#persistence ??= readPersistence(this.client).then((report) => {
-      if (report?.warning) this.#onWarning(report.warning);
+      try {
+        if (report?.warning) this.#onWarning(report.warning);
+      } catch {
+        // A failing warning handler must not become an unhandled rejection.
+      }
       return report;
     });
     return this.#persistence;
@@ -190,7 +204,7 @@ export class RedisFileSystem implements FileSystem {
   /** Quits the client if the file system built it from `url`; leaves your own client open. */
   async close(): Promise<void> {
     const client = this.client;
-    if (!this.#owned || client.status === 'end') return;
+    if (!this.#owned || hasEnded(client)) return;
     const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
     try {
       await client.quit();
@@ -198,7 +212,7 @@ export class RedisFileSystem implements FileSystem {
       client.disconnect();
     }
     // Resolve once the socket is gone, so no handle outlives close().
-    if (client.status !== 'end') await ended;
+    if (!hasEnded(client)) await ended;
   }
 
   /** Runs a create or replace script, adding the folder entries of other slots first when sharded. */
@@ -217,6 +231,10 @@ export class RedisFileSystem implements FileSystem {
 /** The arguments of a script command: the number of keys, the keys, then the arguments. */
 function scriptArgs(file: string, bytes: Buffer, entries: readonly IndexEntry[]): [number, ...Array<string | Buffer>] {
   return [1 + entries.length, file, ...entries.map((e) => e.key), bytes, ...entries.map((e) => e.member)];
+}
+
+function hasEnded(client: Redis | Cluster): boolean {
+  return client.status === 'end';
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -45,8 +45,11 @@ return removed
 
 /** The script commands, as defined on the client (the first argument is the number of keys). */
 export interface ScriptCommands {
+  /** Runs {@link CREATE_LUA}. */
   evsrcFsCreateV1(numKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<number>;
+  /** Runs {@link REPLACE_LUA}. */
   evsrcFsReplaceV1(numKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<number>;
+  /** Runs {@link DELETE_LUA}. */
   evsrcFsDeleteV1(numKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<number>;
 }
 

@@ -14,7 +14,10 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (!hasCommand('redis-server')) {
     project.provide('redisUrl', '');
-    project.provide('redisSkip', missing('redis-server', 'sudo apt-get install redis-server (or: bash scripts/install-test-servers.sh)'));
+    project.provide(
+      'redisSkip',
+      missing('redis-server', 'sudo apt-get install redis-server (or: bash scripts/install-test-servers.sh)'),
+    );
     return async () => undefined;
   }
   const port = await freePort();

@@ -94,43 +94,62 @@ export async function keysUnder(client: Redis, prefix: string): Promise<string[]
   return keys;
 }
 
+/** The files and folder indexes under a prefix, read from every given node. */
+interface Store {
+  readonly files: Set<string>;
+  readonly folders: Map<string, string[]>;
+}
+
+async function readStore(nodes: Redis | readonly Redis[], prefix: string, problems: string[]): Promise<Store> {
+  const store: Store = { files: new Set(), folders: new Map() };
+  for (const node of Array.isArray(nodes) ? nodes : [nodes]) {
+    for (const key of await keysUnder(node, prefix)) {
+      const parsed = parseKey(prefix, key);
+      if (!parsed) {
+        problems.push(`foreign key ${key}`);
+        continue;
+      }
+      const folder = parsed.kind === 'f' ? folderOf(parsed.name) : parsed.name;
+      if (parsed.tag !== hashTag(folder)) problems.push(`wrong hash tag in ${key}`);
+      if (parsed.kind === 'f') store.files.add(parsed.name);
+      else store.folders.set(parsed.name, await node.zrange(key, 0, -1));
+    }
+  }
+  return store;
+}
+
+/** The file and each folder above it must be listed in its parent. */
+function checkReachable({ folders }: Store, file: string, problems: string[]): void {
+  for (let child = file; child !== ''; ) {
+    const parent = folderOf(child.endsWith('/') ? child.slice(0, -1) : child);
+    if (!folders.get(parent)?.includes(child.slice(parent.length)))
+      problems.push(`${child} is not listed in "${parent}"`);
+    child = parent;
+  }
+}
+
+/** Every listed file exists; a listed subfolder may be empty only in another slot than its parent. */
+function checkEntries({ files, folders }: Store, folder: string, members: string[], problems: string[]): void {
+  for (const member of members) {
+    const name = folder + member;
+    if (!member.endsWith('/')) {
+      if (!files.has(name)) problems.push(`"${folder}" lists the missing file ${member}`);
+    } else if (!folders.has(name) && slotHead(name) === slotHead(folder)) {
+      problems.push(`"${folder}" lists the empty folder ${member} in its own slot`);
+    }
+  }
+}
+
 /**
  * Checks that the folder indexes and the files agree: every file is listed in its folder and
  * reachable from the root, every listed file exists, and a listed subfolder is empty only
- * where the adapter leaves it so (an entry in another hash slot). Returns the problems found.
+ * where the adapter leaves it so (an entry in another hash slot). Give every master of a
+ * cluster. Returns the problems found.
  */
-export async function audit(client: Redis, prefix: string): Promise<string[]> {
+export async function audit(nodes: Redis | readonly Redis[], prefix: string): Promise<string[]> {
   const problems: string[] = [];
-  const files = new Set<string>();
-  const folders = new Map<string, string[]>();
-  for (const key of await keysUnder(client, prefix)) {
-    const parsed = parseKey(prefix, key);
-    if (!parsed) {
-      problems.push(`foreign key ${key}`);
-      continue;
-    }
-    const folder = parsed.kind === 'f' ? folderOf(parsed.name) : parsed.name;
-    if (parsed.tag !== hashTag(folder)) problems.push(`wrong hash tag in ${key}`);
-    if (parsed.kind === 'f') files.add(parsed.name);
-    else folders.set(parsed.name, await client.zrange(key, 0, -1));
-  }
-  for (const file of files) {
-    // The file and each folder above it must be listed in its parent.
-    for (let child = file; child !== ''; ) {
-      const parent = folderOf(child.endsWith('/') ? child.slice(0, -1) : child);
-      if (!folders.get(parent)?.includes(child.slice(parent.length))) problems.push(`${child} is not listed in "${parent}"`);
-      child = parent;
-    }
-  }
-  for (const [folder, members] of folders) {
-    for (const member of members) {
-      const name = folder + member;
-      if (!member.endsWith('/')) {
-        if (!files.has(name)) problems.push(`"${folder}" lists the missing file ${member}`);
-      } else if (!folders.has(name) && slotHead(name) === slotHead(folder)) {
-        problems.push(`"${folder}" lists the empty folder ${member} in its own slot`);
-      }
-    }
-  }
+  const store = await readStore(nodes, prefix, problems);
+  for (const file of store.files) checkReachable(store, file, problems);
+  for (const [folder, members] of store.folders) checkEntries(store, folder, members, problems);
   return problems;
 }

@@ -46,7 +46,10 @@ describe('key layout', () => {
       expect(keys.get(file), `${name} vs ${keys.get(file)}`).toBeUndefined();
       keys.set(file, name);
     }
-    const folders = new Set(['', ...tricky.flatMap((n) => n.split('/').map((_, i, s) => `${s.slice(0, i + 1).join('/')}/`))]);
+    const folders = new Set([
+      '',
+      ...tricky.flatMap((n) => n.split('/').map((_, i, s) => `${s.slice(0, i + 1).join('/')}/`)),
+    ]);
     for (const folder of folders) {
       const key = layout.folder(folder);
       expect(keys.has(key), key).toBe(false);

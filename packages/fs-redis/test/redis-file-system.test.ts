@@ -1,13 +1,6 @@
-import {
-  batchPath,
-  ErrorCode,
-  type FileSystem,
-  isEvsrcError,
-  Repository,
-  StorageError,
-} from '@evsrc/core';
+import { batchPath, ErrorCode, type FileSystem, isEvsrcError, Repository, StorageError } from '@evsrc/core';
 import { freePort } from '@evsrc/test-servers';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import { createRedisFileSystem, persistenceWarning, RedisFileSystem } from '../src/index.js';
 import { Notebook, notebookType } from './domain.js';
@@ -31,7 +24,7 @@ afterEach(async () => {
 });
 
 /** A client of the caller's own, closed after the test. */
-function userClient(options: ConstructorParameters<typeof Redis>[1] = {}): Redis {
+function userClient(options: RedisOptions = {}): Redis {
   const client = new Redis(redisUrl, options);
   cleanup.push(() => client.quit());
   return client;
@@ -149,7 +142,13 @@ describeRedis('RedisFileSystem', () => {
     expect(await collect(fs.list('x/'))).toEqual(['x/w', 'x/y/z']);
     const raw = userClient();
     expect((await keysUnder(raw, 'kp:store:')).sort()).toEqual(
-      ['kp:store:{/}:d:', 'kp:store:{x/y}:d:x/y/', 'kp:store:{x/y}:f:x/y/z', 'kp:store:{x}:d:x/', 'kp:store:{x}:f:x/w'].sort(),
+      [
+        'kp:store:{/}:d:',
+        'kp:store:{x/y}:d:x/y/',
+        'kp:store:{x/y}:f:x/y/z',
+        'kp:store:{x}:d:x/',
+        'kp:store:{x}:f:x/w',
+      ].sort(),
     );
     await fs.close();
     expect(client.status).toBe('ready');
@@ -188,7 +187,11 @@ describeRedis('RedisFileSystem', () => {
     for (const [operation, call] of calls) {
       const error = await call.catch((e: unknown) => e);
       expect(error, operation).toBeInstanceOf(StorageError);
-      expect(error).toMatchObject({ code: ErrorCode.Storage, operation, path: operation === 'list' ? 't/i/' : 't/i/events/1' });
+      expect(error).toMatchObject({
+        code: ErrorCode.Storage,
+        operation,
+        path: operation === 'list' ? 't/i/' : 't/i/events/1',
+      });
     }
     expect(await fs.checkPersistence()).toBeUndefined();
   });
@@ -217,7 +220,9 @@ describeRedis('RedisFileSystem', () => {
     url.username = user;
     url.password = 'secret';
     const warnings: string[] = [];
-    const fs = tracked(new RedisFileSystem({ url: url.href, prefix: freshPrefix(), onWarning: (m) => warnings.push(m) }));
+    const fs = tracked(
+      new RedisFileSystem({ url: url.href, prefix: freshPrefix(), onWarning: (m) => warnings.push(m) }),
+    );
     expect(await fs.checkPersistence()).toBeUndefined();
     await fs.create('a/b', text('x'));
     expect(await collect(fs.list(''))).toEqual(['a/b']);

@@ -17,7 +17,12 @@ describeRedis('fs-redis contract suites', () => {
   // Built on the caller's own ioredis clients, in sharded mode: the same code path as on a
   // cluster (every script in one hash slot), on a standalone server.
   const ownClient = (prefix?: string) =>
-    new RedisFileSystem({ client: new Redis(redisUrl), sharded: true, onWarning: quiet, ...(prefix ? { prefix } : {}) });
+    new RedisFileSystem({
+      client: new Redis(redisUrl),
+      sharded: true,
+      onWarning: quiet,
+      ...(prefix ? { prefix } : {}),
+    });
   const fromClient = {
     create: () => ownClient(`test-${Math.random().toString(36).slice(2)}:`),
     secondClient: (fs: FileSystem) => ownClient((fs as RedisFileSystem).prefix),

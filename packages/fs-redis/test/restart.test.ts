@@ -6,7 +6,7 @@ import { freePort, type RunningProcess, startProcess } from '@evsrc/test-servers
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisFileSystem } from '../src/index.js';
-import { type Noted, Notebook, notebookType } from './domain.js';
+import { Notebook, type Noted, notebookType } from './domain.js';
 import { audit, collect, describeRedis, freshPrefix, sleep } from './helpers.js';
 
 const WRITERS = 8;
@@ -40,7 +40,9 @@ describeRedis('a Redis restart in the middle of a run of saves', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('keeps every acknowledged save, writes nothing twice and leaves nothing half-written', { timeout: 120_000 }, async () => {
+  it('keeps every acknowledged save, writes nothing twice and leaves nothing half-written', {
+    timeout: 120_000,
+  }, async () => {
     const url = `redis://127.0.0.1:${port}`;
     const prefix = freshPrefix();
     const warnings: string[] = [];
@@ -50,7 +52,9 @@ describeRedis('a Redis restart in the middle of a run of saves', () => {
     const resending = new RedisFileSystem({ url, prefix, onWarning });
     const failing = new RedisFileSystem({ url, prefix, onWarning, redisOptions: { maxRetriesPerRequest: 1 } });
     expect(await resending.checkPersistence()).toMatchObject({ appendonly: 'yes', appendfsync: 'always' });
-    const repos = [resending, failing].map((fileSystem) => new Repository({ fileSystem, aggregates: [notebookType()] }));
+    const repos = [resending, failing].map(
+      (fileSystem) => new Repository({ fileSystem, aggregates: [notebookType()] }),
+    );
 
     const acknowledged = new Map<string, string[]>();
     let acks = 0;
@@ -82,10 +86,23 @@ describeRedis('a Redis restart in the middle of a run of saves', () => {
     };
     const restart = async () => {
       while (acks < (WRITERS * SAVES) / 4) await sleep(2);
+      const beforeCrash = new Map([...acknowledged].map(([id, notes]) => [id, [...notes]]));
       await crash();
       await sleep(100);
       await start();
       restarted = true;
+      // Right after the restart, every save acknowledged before the crash is there.
+      const checker = new RedisFileSystem({ url, prefix, onWarning });
+      try {
+        const repo = new Repository({ fileSystem: checker, aggregates: [notebookType()] });
+        for (const [id, notes] of beforeCrash) {
+          if (notes.length === 0) continue;
+          const stored = await repo.get(Notebook, id);
+          expect(stored.notes.slice(0, notes.length), id).toEqual(notes);
+        }
+      } finally {
+        await checker.close();
+      }
     };
     await Promise.all([...Array.from({ length: WRITERS }, (_, w) => writer(w)), restart()]);
     expect(restarted).toBe(true);
@@ -108,6 +125,8 @@ describeRedis('a Redis restart in the middle of a run of saves', () => {
       await reader.close();
     }
     expect(warnings).toEqual([]);
-    console.info(`restart test: ${acks} saves, ${failedSaves} failed attempts retried, ${acksAfterRestart} after the restart`);
+    console.info(
+      `restart test: ${acks} saves, ${failedSaves} failed attempts retried, ${acksAfterRestart} after the restart`,
+    );
   });
 });
