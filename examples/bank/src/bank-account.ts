@@ -82,3 +82,6 @@ export const bankAccounts = aggregateType(BankAccount, {
   events: [AccountOpened, MoneyDeposited, MoneyWithdrawn],
   snapshots: { every: 50 },
 });
+
+/** Every aggregate type of the example, e.g. for `evsrc verify --aggregates dist/bank-account.js`. */
+export const aggregates = [bankAccounts];

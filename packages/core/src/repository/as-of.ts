@@ -6,6 +6,8 @@ export interface LoadBounds {
   readonly toTime: number;
   /** True when the caller asked for a past state (no cache, no cache update). */
   readonly timeTravel: boolean;
+  /** False when the load must replay every event (no snapshot, no cache). */
+  readonly useSnapshots: boolean;
 }
 
 /**
@@ -23,7 +25,8 @@ export function loadBounds(asOf: AsOf | undefined): LoadBounds {
   return {
     toVersion: version ?? Number.POSITIVE_INFINITY,
     toTime,
-    timeTravel: version !== undefined || timestamp !== undefined,
+    timeTravel: version !== undefined || timestamp !== undefined || asOf?.snapshots === false,
+    useSnapshots: asOf?.snapshots !== false,
   };
 }
 

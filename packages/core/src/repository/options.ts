@@ -40,6 +40,8 @@ export interface AsOf {
   readonly version?: number;
   /** Load the state made of every event stored at or before this time (ms since the epoch, or a Date). */
   readonly timestamp?: number | Date;
+  /** `false`: replay every event from version 1, ignoring snapshots and the cache (e.g. to check a snapshot). */
+  readonly snapshots?: boolean;
 }
 
 /** Options of {@link Repository.save}. */

@@ -306,6 +306,7 @@ export class Repository {
 
   /** Where a load starts: the cached state (current loads only), else the newest usable snapshot, else nothing. */
   async #startingPoint(reg: Registered, id: string, bounds: LoadBounds): Promise<Aggregate> {
+    if (!bounds.useSnapshots) return new reg.aggregate(id);
     const cached = bounds.timeTravel ? undefined : this.#cache?.get(cacheKey(reg.type, id));
     if (!cached) return this.#fromSnapshot(reg, id, bounds.toVersion, bounds.toTime);
     const aggregate = new reg.aggregate(id);

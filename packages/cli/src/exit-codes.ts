@@ -1,0 +1,28 @@
+import { ErrorCode, isEvsrcError } from '@evsrc/core';
+import { redactUrl } from '@evsrc/store';
+
+/** The exit codes of the `evsrc` command. */
+export const ExitCode = {
+  /** Done; nothing wrong found. */
+  Ok: 0,
+  /** The command ran and found problems (verify), conflicts (copy), or nothing to show. */
+  Problems: 1,
+  /** Bad usage or configuration: unknown option, bad URL, missing adapter package. */
+  Usage: 2,
+  /** The store failed (I/O, network, permissions) or another unexpected error. */
+  Failure: 3,
+} as const;
+
+/** Turns an error into a message (no secrets) and an exit code. */
+export function describeFailure(error: unknown, urls: readonly string[]): { message: string; code: number } {
+  let message = error instanceof Error ? error.message : String(error);
+  for (const url of urls) {
+    const shown = redactUrl(url);
+    if (shown !== url) message = message.split(url).join(shown);
+  }
+  if (isEvsrcError(error, ErrorCode.Configuration) || isEvsrcError(error, ErrorCode.InvalidId)) {
+    return { message, code: ExitCode.Usage };
+  }
+  if (isEvsrcError(error, ErrorCode.AggregateNotFound)) return { message, code: ExitCode.Problems };
+  return { message, code: ExitCode.Failure };
+}

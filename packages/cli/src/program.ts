@@ -1,0 +1,149 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type AggregateRegistration, ConfigurationError, type FileSystem } from '@evsrc/core';
+import { openFileSystem, parseStoreUrl } from '@evsrc/store';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { copyStore } from './commands/copy.js';
+import { ls } from './commands/ls.js';
+import { show } from './commands/show.js';
+import { verifyStore } from './commands/verify.js';
+import { describeFailure, ExitCode } from './exit-codes.js';
+import { type Output, processOutput } from './output.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  done, nothing wrong found
+  1  problems found (verify), conflicts (copy), or nothing to show
+  2  bad usage or configuration (unknown option, bad URL, missing adapter package)
+  3  the store failed (I/O, network, permissions) or another error
+
+Store URLs: memory:, ./path or file:///abs/path, s3://bucket/prefix, azure://container/prefix,
+redis://host:port/db?prefix=p, rediss://... (see the README for every option).`;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+/** Builds the `evsrc` program; `exit` receives the exit code of a finished command. */
+export function buildProgram(out: Output = processOutput(), exit: (code: number) => void = (c) => process.exit(c)) {
+  const program = new Command('evsrc')
+    .description('Inspect, verify and migrate evsrc event stores on any backend, by URL.')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .exitOverride()
+    .showHelpAfterError();
+  const urls: string[] = [];
+  const withStore = async <T>(url: string, work: (fs: FileSystem) => Promise<T>): Promise<T> => {
+    urls.push(url);
+    const fs = await openFileSystem(parseStoreUrl(url));
+    try {
+      return await work(fs);
+    } finally {
+      await fs.close?.();
+    }
+  };
+
+  program
+    .command('ls')
+    .description('list the aggregate types of a store, or the ids of one type, as they are found')
+    .argument('<url>', 'the store')
+    .argument('[type]', 'an aggregate type: list its ids')
+    .action(async (url: string, type: string | undefined) => {
+      const count = await withStore(url, (fs) => ls(fs, type, out));
+      exit(count > 0 ? ExitCode.Ok : ExitCode.Problems);
+    });
+
+  program
+    .command('show')
+    .description('print the events of one aggregate')
+    .argument('<url>', 'the store')
+    .argument('<type>', 'the aggregate type')
+    .argument('<id>', 'the aggregate id')
+    .option('--at-version <n>', 'stop at this version', positiveInt)
+    .option('--json', 'one JSON object per line')
+    .action(async (url: string, type: string, id: string, opts: { atVersion?: number; json?: boolean }) => {
+      await withStore(url, (fs) => show(fs, type, id, opts, out));
+      exit(ExitCode.Ok);
+    });
+
+  program
+    .command('verify')
+    .description('check every batch and snapshot: parses, checksums, headers match paths, versions contiguous')
+    .argument('<url>', 'the store')
+    .addOption(
+      new Option('--snapshots <mode>', 'compare snapshots with a replay (needs --aggregates)')
+        .choices(['none', 'sample', 'full'])
+        .default('sample'),
+    )
+    .option('--aggregates <module>', 'an ES module exporting `aggregates`: your aggregate registrations')
+    .option('--concurrency <n>', 'reads in flight', positiveInt, 8)
+    .action(
+      async (
+        url: string,
+        opts: { snapshots: 'none' | 'sample' | 'full'; aggregates?: string; concurrency: number },
+      ) => {
+        const aggregates = opts.aggregates ? await loadRegistrations(opts.aggregates) : undefined;
+        const report = await withStore(url, (fs) =>
+          verifyStore(
+            fs,
+            { snapshots: opts.snapshots, concurrency: opts.concurrency, ...(aggregates ? { aggregates } : {}) },
+            out,
+          ),
+        );
+        out.note(`verified ${report.aggregates} aggregates, ${report.files} files: ${report.problems.length} problems`);
+        exit(report.problems.length ? ExitCode.Problems : ExitCode.Ok);
+      },
+    );
+
+  program
+    .command('copy')
+    .description('copy a whole store to another backend; never overwrites, resumable, verified at the end')
+    .argument('<from>', 'the source store')
+    .argument('<to>', 'the destination store')
+    .option('--concurrency <n>', 'files copied at once', positiveInt, 8)
+    .option('--no-verify', 'skip verifying the destination')
+    .action(async (from: string, to: string, opts: { concurrency: number; verify: boolean }) => {
+      const report = await withStore(from, (source) => withStore(to, (dest) => copyStore(source, dest, opts, out)));
+      out.note(
+        `copied ${report.copied} files, ${report.alreadyThere} already there, ${report.conflicts.length} conflicts`,
+      );
+      let problems = report.conflicts.length;
+      if (opts.verify) {
+        const check = await withStore(to, (dest) => verifyStore(dest, { snapshots: 'none' }, out));
+        out.note(`verified the destination: ${check.aggregates} aggregates, ${check.problems.length} problems`);
+        problems += check.problems.length;
+      }
+      exit(problems ? ExitCode.Problems : ExitCode.Ok);
+    });
+
+  return { program, urls };
+}
+
+/** Imports the user's module of aggregate registrations (`export const aggregates = [...]`, or default). */
+async function loadRegistrations(module: string): Promise<AggregateRegistration[]> {
+  const loaded = (await import(pathToFileURL(resolve(module)).href)) as {
+    aggregates?: AggregateRegistration[];
+    default?: AggregateRegistration[];
+  };
+  const list = loaded.aggregates ?? loaded.default;
+  if (!Array.isArray(list)) throw new ConfigurationError(`${module} exports no "aggregates" array of registrations`);
+  return list;
+}
+
+/** Runs the `evsrc` command line; resolves to its exit code. */
+export async function run(argv: readonly string[], out: Output = processOutput()): Promise<number> {
+  let code: number = ExitCode.Ok;
+  const { program, urls } = buildProgram(out, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    const failure = describeFailure(error, urls);
+    out.note(`evsrc: ${failure.message}`);
+    return failure.code;
+  }
+}
