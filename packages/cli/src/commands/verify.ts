@@ -164,31 +164,54 @@ async function checkSnapshots(
   repository: Repository | undefined,
   report: (p: Problem) => void,
 ): Promise<void> {
-  const codec = storedFileCodec();
   const mode = options.snapshots ?? 'sample';
   const registration = options.aggregates?.find((a) => a.aggregate.type === type);
   for (const [index, path] of paths.entries()) {
     const version = versionInName(path, '.snap') as number;
-    let state: unknown;
-    try {
-      const bytes = await fs.read(path);
-      if (bytes === undefined) continue;
-      state = codec.decodeSnapshot(path, bytes, { type, id, version }).state;
-    } catch (error) {
-      report({ path, message: error instanceof Error ? error.message : String(error) });
-      continue;
-    }
+    const snapshot = await readSnapshot(fs, { type, id, version }, path, report);
+    if (snapshot === undefined) continue;
     if (!ends.has(version)) report({ path, message: `snapshot at version ${version}, which no batch ends at` });
     const compare = mode === 'full' || (mode === 'sample' && index === paths.length - 1);
-    if (!compare || !repository || !registration) continue;
-    try {
-      const replayed = await repository.get(registration.aggregate, id, { version, snapshots: false });
-      if (!isDeepStrictEqual(plain(replayed.toSnapshot()), plain(state))) {
-        report({ path, message: `snapshot disagrees with a replay of versions 1..${version}` });
-      }
-    } catch (error) {
-      report({ path, message: `cannot replay to compare: ${error instanceof Error ? error.message : String(error)}` });
+    if (compare && repository && registration) {
+      await compareWithReplay(repository, registration, id, version, path, snapshot.state, report);
     }
+  }
+}
+
+/** Reads and decodes a snapshot; reports and returns undefined when it cannot. */
+async function readSnapshot(
+  fs: FileSystem,
+  expected: { type: string; id: string; version: number },
+  path: string,
+  report: (p: Problem) => void,
+): Promise<{ state: unknown } | undefined> {
+  try {
+    const bytes = await fs.read(path);
+    if (bytes === undefined) return undefined;
+    return { state: storedFileCodec().decodeSnapshot(path, bytes, expected).state };
+  } catch (error) {
+    report({ path, message: error instanceof Error ? error.message : String(error) });
+    return undefined;
+  }
+}
+
+/** Replays versions 1..version without snapshots and compares the state with the snapshot's. */
+async function compareWithReplay(
+  repository: Repository,
+  registration: AggregateRegistration,
+  id: string,
+  version: number,
+  path: string,
+  state: unknown,
+  report: (p: Problem) => void,
+): Promise<void> {
+  try {
+    const replayed = await repository.get(registration.aggregate, id, { version, snapshots: false });
+    if (!isDeepStrictEqual(plain(replayed.toSnapshot()), plain(state))) {
+      report({ path, message: `snapshot disagrees with a replay of versions 1..${version}` });
+    }
+  } catch (error) {
+    report({ path, message: `cannot replay to compare: ${error instanceof Error ? error.message : String(error)}` });
   }
 }
 
