@@ -1,20 +1,16 @@
 /**
- * The evsrc demo: a few bank accounts stored on local disk (the default store).
- * Run with `npx -y pnpm@10 install && npx -y pnpm@10 demo`; the data goes to
- * `./.evsrc-data` (or the folder in EVSRC_DATA) and stays there between runs.
+ * The evsrc demo: a bank account, stored where EVSRC_STORE says — by default the local
+ * folder `./.evsrc-data`, which stays there between runs. The same code runs on every
+ * backend: `EVSRC_STORE=redis://localhost:6379 pnpm demo`, `EVSRC_STORE=s3://bucket/demo`, …
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ConcurrencyError, Repository } from '@evsrc/core';
-import { createLocalFileSystem } from '@evsrc/fs-local';
+import { ConcurrencyError } from '@evsrc/core';
+import { openRepository, parseStoreUrl } from '@evsrc/store';
 import { BankAccount, bankAccounts, InsufficientFunds } from './bank-account.js';
 
-const root = process.env.EVSRC_DATA ?? join(process.cwd(), '.evsrc-data');
-const fileSystem = createLocalFileSystem({ root });
-const repository = new Repository({ fileSystem, aggregates: [bankAccounts] });
-
+const repository = await openRepository({ aggregates: [bankAccounts] });
+const { fileSystem } = repository;
 const id = `acc-${Date.now()}`;
-console.log(`evsrc demo — store: ${root}\n`);
+console.log(`evsrc demo — store: ${parseStoreUrl().display}\n`);
 
 // 1. Create an aggregate through a command, and save it: one batch file.
 const account = BankAccount.open(id, 'Ada Lovelace', 100);
@@ -61,5 +57,6 @@ console.log(`as of v2 balance ${past.balance}`);
 // 8. What is on disk: one file per save, named by its first version.
 console.log('\nfiles:');
 for await (const name of fileSystem.list(`bank-account/${id}/`)) console.log(`  ${name}`);
-const firstBatch = await readFile(join(root, 'bank-account', id, 'events', '000000000001.batch'), 'utf8');
-console.log(`\nfirst batch file:\n${firstBatch}`);
+const firstBatch = await fileSystem.read(`bank-account/${id}/events/000000000001.batch`);
+console.log(`\nfirst batch file:\n${new TextDecoder().decode(firstBatch)}`);
+await fileSystem.close?.();
