@@ -15,4 +15,12 @@ export {
   type StartProcessOptions,
   startProcess,
 } from './process.js';
+export {
+  missingRadosgwCommands,
+  RADOSGW_COMMANDS,
+  type RadosGateway,
+  type StartRadosgwOptions,
+  startRadosgw,
+} from './radosgw.js';
 export { type RedisServer, type StartRedisOptions, startRedis } from './redis.js';
+export { type S3Connection, type S3Server, startS3 } from './s3-gateway.js';

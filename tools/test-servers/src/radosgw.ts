@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, hasCommand } from '@evsrc/test-servers';
+import { freePort, hasCommand } from './process.js';
 
 const run = promisify(execFile);
 
@@ -184,7 +184,7 @@ ms mon client mode = crc
 rgw data = ${folder}/rgw
 
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
+rgw frontends = beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1
 rgw thread pool size = 64
 `;
 }
@@ -247,7 +247,10 @@ async function waitFor(
 ): Promise<void> {
   for (;;) {
     const dead = daemons.find((d) => d.child.exitCode !== null || d.child.signalCode !== null);
-    if (dead) throw new Error(`${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode}) while waiting for ${what}`);
+    if (dead)
+      throw new Error(
+        `${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode}) while waiting for ${what}`,
+      );
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -1,0 +1,51 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { missing } from './process.js';
+import { missingRadosgwCommands, startRadosgw } from './radosgw.js';
+
+/** How tests reach the S3 gateway. */
+export interface S3Connection {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** A bucket created for the tests. */
+  readonly bucket: string;
+}
+
+/** A running S3 gateway with a bucket, or why there is none. */
+export type S3Server = (S3Connection & { stop(): Promise<void> }) | { readonly skip: string };
+
+/**
+ * Starts Ceph radosgw (a real S3 implementation that enforces conditional writes) on free
+ * loopback ports and creates `bucket`. Without the Debian packages: skips with an install
+ * hint, or throws under CI.
+ */
+export async function startS3(bucket = 'evsrc-test'): Promise<S3Server> {
+  const absent = missingRadosgwCommands();
+  if (absent.length > 0) {
+    return { skip: missing(`Ceph radosgw (${absent.join(', ')})`, 'sudo bash scripts/install-test-servers.sh') };
+  }
+  const gateway = await startRadosgw();
+  const connection: S3Connection = {
+    endpoint: gateway.endpoint,
+    region: 'us-east-1',
+    accessKeyId: gateway.accessKeyId,
+    secretAccessKey: gateway.secretAccessKey,
+    bucket,
+  };
+  const client = new S3Client({
+    endpoint: connection.endpoint,
+    region: connection.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey },
+  });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    await gateway.stop();
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return { ...connection, stop: () => gateway.stop() };
+}
