@@ -14,6 +14,11 @@ export const ErrorCode = {
   InvalidPath: 'EVSRC_INVALID_PATH',
   /** The storage backend failed (I/O error, network, permissions, ...); `cause` holds the original. */
   Storage: 'EVSRC_STORAGE',
+  /**
+   * A file system call took longer than the repository's `operationTimeoutMs`. Found as the
+   * `cause` of a {@link StorageError} (so code that retries on `EVSRC_STORAGE` keeps working).
+   */
+  Timeout: 'EVSRC_TIMEOUT',
   /** An aggregate id or type name cannot be stored (empty, too long, bad characters). */
   InvalidId: 'EVSRC_INVALID_ID',
   /** Another writer saved the aggregate first. */
@@ -94,6 +99,22 @@ export class StorageError extends EvsrcError {
   ) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     super(ErrorCode.Storage, `Storage ${operation} failed for ${path}: ${detail}`, { cause });
+  }
+}
+
+/**
+ * A file system call that did not settle within the repository's `operationTimeoutMs`.
+ * The repository throws it as the `cause` of a {@link StorageError}: the call itself may
+ * still be running and may still land (a retried save recognises its own batch by its
+ * commit id).
+ */
+export class TimeoutError extends EvsrcError {
+  constructor(
+    readonly operation: string,
+    readonly path: string,
+    readonly timeoutMs: number,
+  ) {
+    super(ErrorCode.Timeout, `${operation} of ${path} timed out after ${timeoutMs} ms`);
   }
 }
 

@@ -57,6 +57,11 @@ describe('file envelope', () => {
     expect(() => readFile('f', enc('{"a":1}\n'), 'batch')).toThrow(/format version/);
     expect(() => readFile('f', enc('not json\n'), 'batch')).toThrow(CorruptFileError);
     expect(() => readFile('f', enc('[1]\n'), 'batch')).toThrow(CorruptFileError);
+    const backwards = writeFile(
+      { kind: 'batch', parser: 'json', type: 't', id: 'i', first: 5, last: 4, commit: 'c' },
+      enc('[]'),
+    );
+    expect(() => readFile('f', backwards, 'batch')).toThrow(/malformed batch header/);
     expect(() => readFile('f', file(), 'snapshot')).toThrow(UnsupportedFormatError);
     const newer = enc('{"evsrc":2,"kind":"batch"}\nxx');
     const err = (() => {
@@ -68,5 +73,36 @@ describe('file envelope', () => {
     })();
     expect(isEvsrcError(err, ErrorCode.UnsupportedFormat)).toBe(true);
     expect(String(err)).toMatch(/newer/);
+  });
+
+  it('protects the header with hcrc32, its last field: a changed commit or snapshot timestamp is caught', () => {
+    const text = new TextDecoder().decode(file());
+    expect(text.slice(0, text.indexOf('\n'))).toMatch(/,"crc32":\d+,"hcrc32":\d+\}$/);
+    const snapshot = writeFile(
+      { kind: 'snapshot', parser: 'json', type: 't', id: 'i', version: 3, timestamp: 1795341600200 },
+      body,
+    );
+    const edits: [Uint8Array, string, string, 'batch' | 'snapshot'][] = [
+      [file(), '"commit":"c"', '"commit":"d"', 'batch'],
+      [snapshot, '"timestamp":1795341600200', '"timestamp":9795341600200', 'snapshot'],
+      [file(), '"hcrc32"', '"icrc32"', 'batch'], // a damaged key must not pass the file off as an old one
+      [file(), ',"hcrc32"', ' ,"hcrc32"', 'batch'],
+    ];
+    for (const [bytes, from, to, kind] of edits) {
+      const edited = new TextEncoder().encode(new TextDecoder().decode(bytes).replace(from, to));
+      expect(() => readFile('h', edited, kind), to).toThrow(CorruptFileError);
+    }
+  });
+
+  it('still reads files written before hcrc32 (header ending with crc32), and refuses format version 0', () => {
+    const text = new TextDecoder().decode(file());
+    const old = text.replace(/,"hcrc32":\d+\}/, '}');
+    const { header } = readFile('o', new TextEncoder().encode(old), 'batch');
+    expect([header.commit, header.hcrc32]).toEqual(['c', undefined]);
+    const reordered = old.replace(/,"bytes":(\d+),"crc32":(\d+)\}/, ',"crc32":$2,"bytes":$1}');
+    expect(() => readFile('o', new TextEncoder().encode(reordered), 'batch')).toThrow(/must end with/);
+    expect(() => readFile('o', new TextEncoder().encode(old.replace('"evsrc":1', '"evsrc":0')), 'batch')).toThrow(
+      CorruptFileError,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { InMemoryFileSystem } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing';
+import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
 
 describeFileSystemContract('in-memory', { create: () => new InMemoryFileSystem() });
 describeRepositoryContract('in-memory', { create: () => new InMemoryFileSystem() });

@@ -7,6 +7,8 @@ import {
   snapshotPath,
   versionInName,
 } from '@evsrc/core';
+import { hostileIds, isUnstorableId } from '@evsrc/core/testing/vitest';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 describe('layout', () => {
@@ -50,5 +52,45 @@ describe('layout', () => {
       expect(isEvsrcError(err, ErrorCode.InvalidId), JSON.stringify(bad.slice(0, 5))).toBe(true);
     }
     expect(encodeSegment('x'.repeat(200))).toHaveLength(200);
+  });
+
+  it('encodes every storable id reversibly into one safe segment, and refuses the rest (fast-check)', {
+    timeout: 60_000,
+  }, () => {
+    let ids = 0;
+    let refused = 0;
+    const anyId = fc.oneof(
+      hostileIds(8),
+      fc.array(fc.string({ unit: 'binary', maxLength: 80 }), { maxLength: 8 }),
+      fc.array(fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }), {
+        maxLength: 8,
+      }),
+    );
+    fc.assert(
+      fc.property(anyId, (batch) => {
+        for (const id of batch) {
+          ids++;
+          let segment: string | undefined;
+          let error: unknown;
+          try {
+            segment = encodeSegment(id);
+          } catch (e) {
+            error = e;
+          }
+          expect(error !== undefined, JSON.stringify(id)).toBe(isUnstorableId(id));
+          if (error !== undefined) {
+            refused++;
+            expect(isEvsrcError(error, ErrorCode.InvalidId)).toBe(true);
+            continue;
+          }
+          // decode(encode(id)) === id: the encoding is injective, so two distinct ids never share a folder.
+          expect(segment).toMatch(/^[a-z0-9_%-]{1,200}$/);
+          expect(decodeSegment(segment as string)).toBe(id);
+          expect(['.', '..']).not.toContain(segment);
+        }
+      }),
+      { numRuns: 5_000 },
+    );
+    console.info(`layout property: ${ids} ids tried, ${refused} refused`);
   });
 });

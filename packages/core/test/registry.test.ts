@@ -51,6 +51,29 @@ describe('event registry', () => {
     expect(typeof e.applyOn).toBe('function');
   });
 
+  it('stores payload fields as data, never through a setter or getter on the class', () => {
+    let setterCalls = 0;
+    class Guarded extends ChangeEvent<Thing> {
+      static readonly type = 'guarded';
+      set by(_value: number) {
+        setterCalls++;
+      }
+      get total(): number {
+        return 42;
+      }
+      applyOn() {}
+    }
+    const registry = new EventRegistry('thing', [Guarded, Added]);
+    for (let i = 0; i < 3; i++) {
+      const e = registry.create('guarded', { by: 7, total: 1, plain: 'x' }) as unknown as Record<string, unknown>;
+      expect(setterCalls).toBe(0);
+      expect([e.by, e.total, e.plain]).toEqual([7, 1, 'x']);
+      expect(Object.keys(e).sort()).toEqual(['by', 'plain', 'total']);
+    }
+    const plain = registry.create('added', { by: 2 }) as Added;
+    expect(plain.by).toBe(2);
+  });
+
   it('refuses a payload that is not an object', () => {
     expect(() => registry.create('added', 'str', 'f')).toThrow(CorruptFileError);
     expect(() => registry.create('added', null, 'f')).toThrow(CorruptFileError);

@@ -11,8 +11,8 @@ import {
   snapshotPath,
   writeFile,
 } from '@evsrc/core';
+import { FaultyFileSystem } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
-import { FaultyFileSystem } from './faulty-fs.js';
 import { Account, account, Deposited, Opened } from './sample.js';
 
 const setup = (options: Partial<RepositoryOptions> = {}) => {
@@ -35,7 +35,8 @@ describe('Repository', () => {
     const heard: EventRecord[] = [];
     a.subscribe((r) => heard.push(r));
     a.open('Ann');
-    fs.fail('create', /events/);
+    // A raw backend error (not a StorageError): the repository types it, naming the file.
+    fs.inject({ operation: 'create', path: /events/, fault: 'fail', error: () => new Error('ECONNRESET') });
     const err = await errorOf(repo.save(a));
     expect(err).toBeInstanceOf(StorageError);
     expect((err as StorageError).path).toBe(batchPath('account', 'a', 1));
@@ -53,7 +54,7 @@ describe('Repository', () => {
     a.subscribe((r) => heard.push(r.version));
     a.open('Ann');
     a.deposit(5);
-    fs.fail('create', /events/, { after: true });
+    fs.inject({ operation: 'create', path: /events/, fault: 'fail-after' });
     await expect(repo.save(a)).rejects.toBeInstanceOf(StorageError);
     expect(a.pendingEvents).toHaveLength(2);
     const records = await repo.save(a);
@@ -89,7 +90,7 @@ describe('Repository', () => {
     await repo.save(a);
     const other = await repo.get(Account, 'a');
     a.deposit(1);
-    fs.fail('create', /events/); // fails before reaching the store
+    fs.inject({ operation: 'create', path: /events/, fault: 'fail' }); // fails before reaching the store
     await expect(repo.save(a)).rejects.toBeInstanceOf(StorageError);
     other.deposit(100);
     await repo.save(other);
@@ -104,7 +105,7 @@ describe('Repository', () => {
     const a = new Account('a');
     a.open('Ann');
     a.deposit(1);
-    fs.fail('create', /snapshots/);
+    fs.inject({ operation: 'create', path: /snapshots/, fault: 'fail' });
     await repo.save(a);
     expect(a.storedVersion).toBe(2);
     expect(errors).toHaveLength(1);

@@ -28,6 +28,8 @@ export interface BatchHeader {
   /** Body length in bytes and its CRC-32. */
   bytes: number;
   crc32: number;
+  /** CRC-32 of the header line before this field (absent in files written before it was added). */
+  hcrc32?: number;
 }
 
 /** Header of a snapshot file. */
@@ -44,22 +46,34 @@ export interface SnapshotHeader {
   timestamp: number;
   bytes: number;
   crc32: number;
+  /** CRC-32 of the header line before this field (absent in files written before it was added). */
+  hcrc32?: number;
 }
 
 type AnyHeader = BatchHeader | SnapshotHeader;
 /** The header fields a writer gives (distributes over the kinds, so a literal is checked against its own kind). */
-type HeaderFields<H extends AnyHeader> = H extends AnyHeader ? Omit<H, 'evsrc' | 'bytes' | 'crc32'> : never;
+type HeaderFields<H extends AnyHeader> = H extends AnyHeader ? Omit<H, 'evsrc' | 'bytes' | 'crc32' | 'hcrc32'> : never;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
+const latin1 = new TextDecoder('latin1');
 const NEWLINE = 0x0a;
 /** Headers hold an id of at most 200 encoded bytes; anything much longer is not a header. */
 const MAX_HEADER_BYTES = 16 * 1024;
 
-/** Joins a header and a body into the bytes of one file. */
+/** The last field of a header: the CRC-32 of the header line's bytes before it. */
+const HEADER_CRC = 'hcrc32';
+
+/**
+ * Joins a header and a body into the bytes of one file. The header ends with `crc32` (of
+ * the body) and `hcrc32` (of the header line before `,"hcrc32":`, `crc32` included), so a
+ * change to any byte of the file is detected.
+ */
 export function writeFile<H extends AnyHeader = AnyHeader>(fields: HeaderFields<H>, body: Uint8Array): Uint8Array {
-  const header = { evsrc: FORMAT_VERSION, ...fields, bytes: body.byteLength, crc32: crc32(body) };
-  const head = encoder.encode(`${JSON.stringify(header)}\n`);
+  const { [HEADER_CRC]: _ignored, ...rest } = fields as HeaderFields<H> & { hcrc32?: unknown };
+  const header = { evsrc: FORMAT_VERSION, ...rest, bytes: body.byteLength, crc32: crc32(body) };
+  const covered = JSON.stringify(header).slice(0, -1); // without the closing brace
+  const head = encoder.encode(`${covered},"${HEADER_CRC}":${crc32(encoder.encode(covered))}}\n`);
   const out = new Uint8Array(head.byteLength + body.byteLength);
   out.set(head, 0);
   out.set(body, head.byteLength);
@@ -97,13 +111,16 @@ export function readFile<K extends AnyHeader['kind']>(
   } catch (error) {
     throw new CorruptFileError(path, `unreadable header: ${(error as Error).message}`, error);
   }
-  if (!isInt(header.evsrc)) throw new CorruptFileError(path, 'header has no "evsrc" format version');
+  if (!isInt(header.evsrc) || header.evsrc < 1) {
+    throw new CorruptFileError(path, 'header has no valid "evsrc" format version');
+  }
   if (header.evsrc > FORMAT_VERSION) {
     throw new UnsupportedFormatError(
       path,
       `format version ${header.evsrc} is newer than ${FORMAT_VERSION}; upgrade evsrc`,
     );
   }
+  checkHeaderEnd(path, bytes.subarray(0, end), header);
   if (header.kind !== kind) {
     throw new UnsupportedFormatError(path, `expected a ${kind} file, found ${JSON.stringify(header.kind)}`);
   }
@@ -126,4 +143,29 @@ export function readFile<K extends AnyHeader['kind']>(
   }
   if (crc32(body) !== header.crc32) throw new CorruptFileError(path, 'checksum mismatch (the body was altered)');
   return { header: header as unknown as Extract<AnyHeader, { kind: K }>, body };
+}
+
+/**
+ * Checks how the header line ends. Files written since `hcrc32` exists end with
+ * `,"hcrc32":N}`, and N must be the CRC-32 of the line's bytes before that comma. Older
+ * files end with `,"crc32":N}` and have no `hcrc32` (their header is not covered by a
+ * checksum); any other ending is refused, so that damage to the `hcrc32` key itself cannot
+ * pass a new file off as an old one.
+ */
+function checkHeaderEnd(path: string, line: Uint8Array, header: Record<string, unknown>): void {
+  const sealed = HEADER_CRC in header;
+  const field = sealed ? HEADER_CRC : 'crc32';
+  const value = header[field];
+  const suffix = `,"${field}":${String(value)}}`;
+  const covered = line.byteLength - suffix.length;
+  const tail = covered > 0 ? latin1.decode(line.subarray(covered)) : '';
+  if (!isInt(value) || tail !== suffix) {
+    throw new CorruptFileError(
+      path,
+      `malformed header (it must end with an integer "${HEADER_CRC}" or, in old files, "crc32")`,
+    );
+  }
+  if (sealed && crc32(line.subarray(0, covered)) !== value) {
+    throw new CorruptFileError(path, 'header checksum mismatch (the header was altered)');
+  }
 }

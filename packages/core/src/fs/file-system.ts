@@ -1,7 +1,7 @@
 /**
  * The `FileSystem` port: where evsrc's bytes live.
  *
- * ## Contract (every adapter honours it; `@evsrc/core/testing` checks it)
+ * ## Contract (every adapter honours it; `@evsrc/core/testing/vitest` checks it)
  *
  * **Names.** A file name is a string of `/`-separated segments: no leading or trailing `/`,
  * no empty segment, no `.` or `..` segment, no NUL, no `\`, at most 1024 UTF-8 bytes

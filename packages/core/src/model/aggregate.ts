@@ -42,6 +42,8 @@ export interface AggregateInternals {
   /** Id of the pending commit, stable across retries of the same pending events. */
   commitId(): string;
   lastTimestamp(): number;
+  /** Raises an event from outside the class (testing kit, seeding). */
+  raise(event: ChangeEvent, options?: RaiseOptions): void;
 }
 
 /**
@@ -176,6 +178,7 @@ export abstract class Aggregate {
         return this.#commitId;
       },
       lastTimestamp: () => this.#lastTimestamp,
+      raise: (event, options) => this.raise(event as ChangeEvent<this>, options),
     };
   }
 }

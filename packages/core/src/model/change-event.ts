@@ -39,14 +39,44 @@ export interface ChangeEventClass<E extends ChangeEvent = ChangeEvent> {
   fromPayload?(payload: unknown): E;
 }
 
-/** Copies an object's own enumerable fields onto `target` without invoking setters (no `__proto__` tricks). */
-export function copyFields(target: object, source: object): void {
+/** Per prototype: the keys that must not be assigned directly (an accessor or a read-only field on the chain). */
+const guardedKeys = new WeakMap<object, ReadonlySet<string>>();
+
+function guardedOf(proto: object): ReadonlySet<string> {
+  let keys = guardedKeys.get(proto);
+  if (!keys) {
+    const found = new Set<string>(['__proto__']);
+    for (let p: object | null = proto; p !== null; p = Object.getPrototypeOf(p)) {
+      for (const name of Object.getOwnPropertyNames(p)) {
+        const d = Object.getOwnPropertyDescriptor(p, name);
+        if (d && (d.get !== undefined || d.set !== undefined || d.writable === false)) found.add(name);
+      }
+    }
+    keys = found;
+    guardedKeys.set(proto, keys);
+  }
+  return keys;
+}
+
+/**
+ * Copies an object's own enumerable fields onto `target` as plain data properties, never
+ * invoking a setter and never changing the prototype (a `__proto__` key is defined as an
+ * own field). Plain assignment is used where nothing on the prototype chain is in the way
+ * (worked out once per prototype): this is the hot path of every replay.
+ *
+ * @param fresh `target` has no own fields yet (a bare instance), so they need no check.
+ */
+export function copyFields(target: object, source: object, fresh = false): void {
+  const proto = Object.getPrototypeOf(target) as object | null;
+  const guarded = proto === null ? new Set(['__proto__']) : guardedOf(proto);
+  const own = target as Record<string, unknown>;
   for (const key of Object.keys(source)) {
-    Object.defineProperty(target, key, {
-      value: (source as Record<string, unknown>)[key],
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
+    const value = (source as Record<string, unknown>)[key];
+    const existing = fresh || !Object.hasOwn(target, key) ? undefined : Object.getOwnPropertyDescriptor(target, key);
+    if (existing ? existing.writable === true : !guarded.has(key)) {
+      own[key] = value;
+    } else {
+      Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+    }
   }
 }

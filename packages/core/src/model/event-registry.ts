@@ -75,7 +75,7 @@ export class EventRegistry {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       throw new CorruptFileError(path ?? '(no file)', `payload of event "${name}" is not an object`);
     }
-    copyFields(event, payload);
+    copyFields(event, payload, true);
     return event;
   }
 }

@@ -3,7 +3,7 @@ import { batchPath, eventsFolder, versionInName } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { mapOrdered } from '../util/ordered.js';
 import type { DecodedBatch, FileCodec } from './codec.js';
-import { storage } from './storage.js';
+import { storage, storageList } from './storage.js';
 
 /** Where and how to read one aggregate's batches. */
 export interface BatchReadRequest {
@@ -28,7 +28,7 @@ export async function* readBatches(request: BatchReadRequest): AsyncGenerator<De
   const { fs, codec, type, id, afterVersion } = request;
   const folder = eventsFolder(type, id);
   const startAfter = afterVersion > 0 ? batchPath(type, id, afterVersion) : undefined;
-  const names = fs.list(folder, startAfter === undefined ? {} : { startAfter });
+  const names = storageList(fs, folder, startAfter === undefined ? {} : { startAfter });
   const files = mapOrdered(names, request.concurrency, async (path) => {
     const first = versionInName(path, '.batch');
     if (first === undefined || path.slice(folder.length).includes('/')) {

@@ -76,7 +76,7 @@ export class FileCodec {
     if (!Array.isArray(decoded) || decoded.length !== count) {
       throw new CorruptFileError(path, `expected ${count} events in the body`);
     }
-    for (const [i, event] of decoded.entries()) checkStoredEvent(path, event, i);
+    for (let i = 0; i < count; i++) checkStoredEvent(path, decoded[i], i);
     return { path, header, events: decoded as StoredEvent[] };
   }
 

@@ -27,6 +27,20 @@ export interface RepositoryOptions {
   /** Batch files read in parallel while loading (default: the file system's `readConcurrency`, else 4). */
   readonly readConcurrency?: number;
   /**
+   * The longest a single file system call may take, in ms (for a listing: each step of it).
+   * A call that takes longer fails with a `StorageError` whose `cause` is a
+   * `TimeoutError` (`EVSRC_TIMEOUT`); the save keeps its pending events, and its retry
+   * recognises by the commit id a batch whose timed-out create landed after all.
+   *
+   * The call itself is not cancelled (the `FileSystem` port has no way to): bound the
+   * adapter's own client too (SDK request timeouts, ioredis `commandTimeout`), which can.
+   *
+   * Default: `undefined` — no bound, calls take as long as the adapter lets them (`0` and
+   * `Infinity` mean the same). Worth setting for network stores whose client has no
+   * time-out of its own, to a value well above the slowest legitimate call (e.g. 30,000).
+   */
+  readonly operationTimeoutMs?: number;
+  /**
    * Told of failures that do not fail the caller: a snapshot that could not be written
    * or read (the save still succeeds, the load replays events instead), an observer that
    * threw. Default: `console.warn`.

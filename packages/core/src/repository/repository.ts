@@ -35,7 +35,7 @@ import type {
   RepositoryOptions,
   SaveOptions,
 } from './options.js';
-import { storage } from './storage.js';
+import { BoundedFileSystem, operationTimeout, storage, storageList } from './storage.js';
 
 interface Registered {
   readonly type: string;
@@ -54,6 +54,10 @@ interface Registered {
  * order, and checks that the versions are contiguous.
  */
 export class Repository {
+  /**
+   * The file system every call goes to: the one given in the options, or, with
+   * `operationTimeoutMs`, a wrapper of it that bounds each call.
+   */
   readonly fileSystem: FileSystem;
   readonly #codec: FileCodec;
   readonly #byClass = new Map<AggregateClass, Registered>();
@@ -65,7 +69,9 @@ export class Repository {
   readonly #saving = new WeakMap<Aggregate, Promise<unknown>>();
 
   constructor(options: RepositoryOptions) {
-    this.fileSystem = options.fileSystem;
+    const timeoutMs = operationTimeout(options.operationTimeoutMs);
+    this.fileSystem =
+      timeoutMs === undefined ? options.fileSystem : new BoundedFileSystem(options.fileSystem, timeoutMs);
     const format =
       options.format === 'msgpack' ? msgpack : options.format === 'json' || !options.format ? json : options.format;
     this.#codec = new FileCodec(format, [json, msgpack, ...(options.readFormats ?? [])]);
@@ -129,7 +135,7 @@ export class Repository {
     // Start listing at the batch that may hold `from`: batches are named by their first version.
     let after = 0;
     if (from > 1) {
-      const names = this.fileSystem.list(eventsFolder(reg.type, id));
+      const names = storageList(this.fileSystem, eventsFolder(reg.type, id));
       for await (const name of names) {
         const first = versionInName(name, '.batch');
         if (first === undefined || first > from) break;
@@ -243,9 +249,9 @@ export class Repository {
 
   /** The latest stored version, knowing a batch starting at `known` exists. */
   async #latestVersion(reg: Registered, id: string, known: number): Promise<number> {
+    const folder = eventsFolder(reg.type, id);
     let lastName = batchPath(reg.type, id, known);
-    for await (const name of this.fileSystem.list(eventsFolder(reg.type, id), { startAfter: lastName }))
-      lastName = name;
+    for await (const name of storageList(this.fileSystem, folder, { startAfter: lastName })) lastName = name;
     const bytes = await storage('read', lastName, () => this.fileSystem.read(lastName));
     if (bytes === undefined) return known;
     return this.#codec.batchHeader(lastName, bytes, { type: reg.type, id }).last;
@@ -288,10 +294,15 @@ export class Repository {
     const aggregate = await this.#startingPoint(reg, id, bounds);
     const inner = aggregate[internal];
     if (aggregate.version < bounds.toVersion) {
+      // Straight from the decoded batch to applyOn: no EventRecord per event (replays are the hot path).
       outer: for await (const batch of this.#batches(reg, id, aggregate.version)) {
-        for (const record of this.#records(reg, id, batch)) {
-          if (record.version > bounds.toVersion || record.timestamp > bounds.toTime) break outer;
-          inner.replay(record.event, record.version, record.timestamp);
+        const { events, path } = batch;
+        const first = batch.header.first;
+        for (let i = 0; i < events.length; i++) {
+          const stored = events[i] as StoredEvent;
+          const version = first + i;
+          if (version > bounds.toVersion || stored.timestamp > bounds.toTime) break outer;
+          inner.replay(reg.events.create(stored.type, stored.payload, path), version, stored.timestamp);
         }
       }
     }
@@ -319,7 +330,7 @@ export class Repository {
   async #fromSnapshot(reg: Registered, id: string, toVersion: number, toTime: number): Promise<Aggregate> {
     const folder = snapshotsFolder(reg.type, id);
     const candidates: { path: string; version: number }[] = [];
-    for await (const path of this.fileSystem.list(folder)) {
+    for await (const path of storageList(this.fileSystem, folder)) {
       const version = versionInName(path, '.snap');
       if (version !== undefined && version <= toVersion && !path.slice(folder.length).includes('/')) {
         candidates.push({ path, version });

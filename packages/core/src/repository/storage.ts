@@ -1,4 +1,5 @@
-import { isEvsrcError, StorageError } from '../errors.js';
+import { ConfigurationError, ErrorCode, isEvsrcError, StorageError, TimeoutError } from '../errors.js';
+import type { FileSystem, ListOptions } from '../fs/file-system.js';
 
 /** Runs a file system call, turning any non-evsrc failure into a {@link StorageError} naming the path. */
 export async function storage<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
@@ -7,5 +8,128 @@ export async function storage<T>(operation: string, path: string, call: () => Pr
   } catch (error) {
     if (isEvsrcError(error)) throw error;
     throw new StorageError(operation, path, error);
+  }
+}
+
+/** Lists like `fs.list`, turning any non-evsrc failure into a {@link StorageError} naming the prefix. */
+export async function* storageList(fs: FileSystem, prefix: string, options?: ListOptions): AsyncGenerator<string> {
+  try {
+    yield* fs.list(prefix, options);
+  } catch (error) {
+    if (isEvsrcError(error)) throw error;
+    throw new StorageError('list', prefix === '' ? '(root)' : prefix, error);
+  }
+}
+
+/** The longest delay `setTimeout` honours (longer ones fire at once). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Checks the `operationTimeoutMs` option.
+ * @returns the bound in ms, or `undefined` when operations are not bounded (`undefined`, `0` or `Infinity`).
+ * @throws {ConfigurationError} for a negative, non-numeric or too large value.
+ */
+export function operationTimeout(value: number | undefined): number | undefined {
+  if (value === undefined || value === 0 || value === Number.POSITIVE_INFINITY) return undefined;
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS) {
+    throw new ConfigurationError(
+      `operationTimeoutMs must be a positive number of ms up to ${MAX_TIMER_MS} (or 0 / Infinity for none), not ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Runs `start()` and settles like it, unless it takes longer than `ms`: then rejects with a
+ * {@link StorageError} whose `cause` is a {@link TimeoutError}. The call itself cannot be
+ * cancelled: it goes on, and whatever it ends with later is ignored. Non-evsrc failures
+ * become {@link StorageError}s naming the path.
+ */
+export function withTimeout<T>(operation: string, path: string, ms: number, start: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new StorageError(operation, path, new TimeoutError(operation, path, ms))),
+      ms,
+    );
+    const fail = (error: unknown) => {
+      clearTimeout(timer);
+      reject(isEvsrcError(error) ? error : new StorageError(operation, path, error));
+    };
+    let call: Promise<T>;
+    try {
+      call = start();
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    call.then((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    }, fail);
+  });
+}
+
+/**
+ * A {@link FileSystem} that bounds every call of another one by `timeoutMs` (see
+ * {@link withTimeout}); for `list`, each step of the iteration is bounded.
+ */
+export class BoundedFileSystem implements FileSystem {
+  constructor(
+    /** The file system whose calls are bounded. */
+    readonly inner: FileSystem,
+    /** The longest a call may take, in ms. */
+    readonly timeoutMs: number,
+  ) {}
+
+  /** The wrapped file system's read concurrency. */
+  get readConcurrency(): number | undefined {
+    return this.inner.readConcurrency;
+  }
+
+  read(path: string): Promise<Uint8Array | undefined> {
+    return withTimeout('read', path, this.timeoutMs, () => this.inner.read(path));
+  }
+
+  create(path: string, data: Uint8Array): Promise<void> {
+    return withTimeout('create', path, this.timeoutMs, () => this.inner.create(path, data));
+  }
+
+  replace(path: string, data: Uint8Array): Promise<void> {
+    return withTimeout('replace', path, this.timeoutMs, () => this.inner.replace(path, data));
+  }
+
+  delete(path: string): Promise<void> {
+    return withTimeout('delete', path, this.timeoutMs, () => this.inner.delete(path));
+  }
+
+  async *list(prefix: string, options?: ListOptions): AsyncGenerator<string> {
+    const where = prefix === '' ? '(root)' : prefix;
+    const iterator = this.inner.list(prefix, options)[Symbol.asyncIterator]();
+    let finished = false;
+    let stuck = false;
+    try {
+      for (;;) {
+        const next = await withTimeout('list', where, this.timeoutMs, () => iterator.next()).catch((error) => {
+          stuck = isEvsrcError(error?.cause, ErrorCode.Timeout);
+          finished = !stuck;
+          throw error;
+        });
+        if (next.done) {
+          finished = true;
+          return;
+        }
+        yield next.value;
+      }
+    } finally {
+      // Stopped early by the caller: close the listing. After a time-out the step in flight
+      // still holds it; ask it to close without waiting for it.
+      if (stuck) iterator.return?.()?.catch(() => undefined);
+      else if (!finished) await withTimeout('list', where, this.timeoutMs, async () => iterator.return?.());
+    }
+  }
+
+  /** Closes the wrapped file system. */
+  async close(): Promise<void> {
+    await this.inner.close?.();
   }
 }

@@ -36,7 +36,7 @@ async function collect(it: AsyncIterable<string>): Promise<string[]> {
  *
  * @example
  * ```ts
- * import { describeFileSystemContract } from '@evsrc/core/testing';
+ * import { describeFileSystemContract } from '@evsrc/core/testing/vitest';
  * describeFileSystemContract('my store', { create: () => new MyFileSystem(...) });
  * ```
  */

@@ -1,7 +1,28 @@
 /**
- * `@evsrc/core/testing`: conformance suites any `FileSystem` adapter runs under vitest.
+ * `@evsrc/core/testing`: the testing kit, for any test runner — given/when/then
+ * specifications for aggregates, a fake clock, helpers to seed an in-memory store, and a
+ * fault-injecting `FileSystem` wrapper. The conformance suites for `FileSystem` adapters
+ * (vitest, fast-check) are in `@evsrc/core/testing/vitest`.
  *
  * @packageDocumentation
  */
-export { describeFileSystemContract, type FileSystemContractOptions } from './file-system-contract.js';
-export { describeRepositoryContract, type RepositoryContractOptions } from './repository-contract.js';
+
+export { FakeClock } from './fake-clock.js';
+export {
+  type Fault,
+  type FaultHandle,
+  type FaultRule,
+  type FaultyCall,
+  FaultyFileSystem,
+  type FaultyFileSystemOptions,
+  type FileSystemOperation,
+} from './faulty-file-system.js';
+export { seedEvents, type TestRepository, testRepository } from './seed.js';
+export {
+  type AggregateSpecification,
+  type Command,
+  type ExpectedError,
+  type Given,
+  type Outcome,
+  specification,
+} from './specification.js';

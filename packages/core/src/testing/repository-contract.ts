@@ -1,11 +1,14 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConcurrencyError, ErrorCode, isEvsrcError } from '../errors.js';
-import { batchPath, snapshotPath } from '../format/layout.js';
+import { batchPath, decodeSegment, encodeSegment, snapshotPath } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { EventRecord } from '../model/event-record.js';
+import { type AggregateRegistration, aggregateType } from '../repository/aggregate-type.js';
 import type { RepositoryOptions } from '../repository/options.js';
 import { Repository } from '../repository/repository.js';
-import { TestAccount, type TestDeposited, testAccountType } from './sample-domain.js';
+import { hostileIds, isUnstorableId } from './hostile-ids.js';
+import { TestAccount, TestDeposited, TestOpened, testAccountType } from './sample-domain.js';
 
 /** How {@link describeRepositoryContract} gets file systems to test. */
 export interface RepositoryContractOptions {
@@ -19,6 +22,26 @@ export interface RepositoryContractOptions {
   raceRounds?: number;
   /** Per-test timeout in ms (default 60,000). */
   timeout?: number;
+  /**
+   * The generated-ids property: `runs` fast-check runs of up to `idsPerRun` distinct ids
+   * each, all saved, listed and read back (default 4 × 25 = 100 ids).
+   */
+  hostileIds?: { readonly runs?: number; readonly idsPerRun?: number };
+}
+
+/** The test account under another type name, so that each property run has its own folder. */
+function accountTypeNamed(type: string): { aggregate: typeof TestAccount; registration: AggregateRegistration } {
+  const aggregate = class extends TestAccount {
+    static override readonly type = type;
+  };
+  return { aggregate, registration: aggregateType(aggregate, { events: [TestOpened, TestDeposited] }) };
+}
+
+/** Runs `work` on every item, `width` at a time. */
+async function inChunks<T>(items: readonly T[], width: number, work: (item: T, index: number) => Promise<void>) {
+  for (let i = 0; i < items.length; i += width) {
+    await Promise.all(items.slice(i, i + width).map((item, j) => work(item, i + j)));
+  }
 }
 
 async function names(fs: FileSystem, prefix: string): Promise<string[]> {
@@ -212,6 +235,48 @@ export function describeRepositoryContract(name: string, options: RepositoryCont
         acc.open('bad');
         await expect(r.save(acc)).rejects.toSatisfy((e) => isEvsrcError(e, ErrorCode.InvalidId));
       }
+    });
+
+    it('never lets two of 100 generated hostile ids share files, nor any leave its folder (fast-check)', async () => {
+      const fs = await open();
+      const { runs = 4, idsPerRun = 25 } = options.hostileIds ?? {};
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(hostileIds(idsPerRun), async (ids) => {
+          const type = `hostile-ids-${++run}`;
+          const { aggregate: Named, registration } = accountTypeNamed(type);
+          const r = repo(fs, { aggregates: [registration] });
+          const stored: string[] = [];
+          await inChunks(ids, 10, async (id, i) => {
+            const acc = new Named(id);
+            acc.open(`#${i}`);
+            const error = await r.save(acc).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            // Refused only for a clear reason (empty, lone surrogate, too long), with a typed error.
+            expect(error !== undefined, `${error ? 'refused' : 'stored'} ${JSON.stringify(id)}: ${error}`).toBe(
+              isUnstorableId(id),
+            );
+            if (error === undefined) stored.push(id);
+            else expect(isEvsrcError(error, ErrorCode.InvalidId), String(error)).toBe(true);
+          });
+          // One batch file per stored id, each in its own folder inside the type's folder.
+          const folder = encodeSegment(type, 'aggregate type');
+          const files = await names(fs, `${folder}/`);
+          expect(files).toHaveLength(stored.length);
+          const inside = new RegExp(`^${folder}/([a-z0-9_%-]+)/events/000000000001\\.batch$`);
+          const decoded = files.map((f) => decodeSegment(inside.exec(f)?.[1] ?? '') ?? `(bad name ${f})`);
+          expect(decoded.sort()).toEqual([...stored].sort());
+          await inChunks(ids, 10, async (id, i) => {
+            if (!stored.includes(id)) return;
+            expect((await r.get(Named, id)).owner, JSON.stringify(id)).toBe(`#${i}`);
+          });
+        }),
+        { numRuns: runs },
+      );
+      // Nothing was written anywhere else.
+      for (const n of await names(fs, '')) expect(n).toMatch(/^hostile-ids-\d+\//);
     });
   });
 }

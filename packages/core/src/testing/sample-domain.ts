@@ -4,7 +4,7 @@ import { aggregateType } from '../repository/aggregate-type.js';
 
 /** A tiny bank account used by the contract suites. */
 export class TestAccount extends Aggregate {
-  static readonly type = 'test-account';
+  static readonly type: string = 'test-account';
   owner = '';
   balance = 0;
   log: string[] = [];

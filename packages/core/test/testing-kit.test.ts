@@ -1,0 +1,107 @@
+import { AssertionError } from 'node:assert';
+import { FakeClock, seedEvents, specification, testRepository } from '@evsrc/core/testing';
+import { describe, expect, it } from 'vitest';
+import { Account, account, Deposited, Opened } from './sample.js';
+
+class Overdrawn extends Error {}
+const spec = specification(account());
+
+describe('testing kit: given/when/then', () => {
+  it('passes when the command raises exactly the expected events', async () => {
+    await spec
+      .given(new Opened('Ada'))
+      .when((a) => a.deposit(5, 'x'))
+      .thenEvents(new Deposited(5, 'x'));
+    await spec
+      .given()
+      .when((a) => a.open('Bo'))
+      .thenEvents(new Opened('Bo'));
+    await spec
+      .given(new Opened('Ada'))
+      .when(() => undefined)
+      .thenNothing();
+  });
+
+  it('fails, saying why, when the events differ in class, payload, number or order', async () => {
+    const cases = [
+      spec
+        .given(new Opened('Ada'))
+        .when((a) => a.deposit(5))
+        .thenEvents(new Deposited(6)),
+      spec
+        .given(new Opened('Ada'))
+        .when((a) => a.deposit(5))
+        .thenEvents(new Opened('Ada')),
+      spec
+        .given(new Opened('Ada'))
+        .when((a) => a.deposit(5))
+        .thenEvents(),
+      spec
+        .given(new Opened('Ada'))
+        .when((a) => {
+          a.deposit(1);
+          a.deposit(2);
+        })
+        .thenEvents(new Deposited(2), new Deposited(1)),
+      spec
+        .given(new Opened('Ada'))
+        .when((a) => a.deposit(1))
+        .thenNothing(),
+    ];
+    for (const c of cases) await expect(c).rejects.toBeInstanceOf(AssertionError);
+  });
+
+  it('checks thrown errors by class, message or predicate, and fails when nothing was thrown', async () => {
+    const failing = (a: Account) => {
+      if (a.balance < 10) throw new Overdrawn('balance too low');
+      a.deposit(-10);
+    };
+    await spec.given(new Opened('Ada')).when(failing).thenThrows(Overdrawn);
+    await spec
+      .given(new Opened('Ada'))
+      .when(failing)
+      .thenThrows(/too low/);
+    await spec
+      .given(new Opened('Ada'))
+      .when(failing)
+      .thenThrows((e) => e instanceof Overdrawn);
+    await expect(spec.given(new Opened('Ada')).when(failing).thenThrows(RangeError)).rejects.toBeInstanceOf(
+      AssertionError,
+    );
+    await expect(spec.given(new Opened('Ada'), new Deposited(20)).when(failing).thenThrows(Overdrawn)).rejects.toThrow(
+      /did not throw/,
+    );
+    await expect(spec.given(new Opened('Ada')).when(failing).thenEvents()).rejects.toThrow(
+      /threw: Error: balance too low/,
+    );
+  });
+
+  it('lets you check the state after the events were stored and loaded back', async () => {
+    await spec
+      .given(new Opened('Ada'), new Deposited(3))
+      .when((a) => a.deposit(4))
+      .thenState((a) => {
+        expect([a.owner, a.balance, a.version, a.storedVersion]).toEqual(['Ada', 7, 3, 3]);
+      });
+  });
+});
+
+describe('testing kit: fake clock and seeding', () => {
+  it('stamps events with the fake time and supports time travel', async () => {
+    const { repository, clock } = testRepository([account()]);
+    await seedEvents(repository, Account, 'a', [new Opened('Ada')]);
+    clock.advance(1_000);
+    await seedEvents(repository, Account, 'a', [new Deposited(5), new Deposited(6)]);
+    const records = [];
+    for await (const r of repository.events(Account, 'a')) records.push(r.timestamp);
+    expect(records).toEqual([Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1) + 1_000, Date.UTC(2026, 0, 1) + 1_000]);
+    expect((await repository.get(Account, 'a', { timestamp: Date.UTC(2026, 0, 1) })).balance).toBe(0);
+    expect((await repository.get(Account, 'a')).balance).toBe(11);
+  });
+
+  it('never moves backwards', () => {
+    const clock = new FakeClock(10);
+    expect(() => clock.advance(-1)).toThrow(RangeError);
+    expect(clock.now()).toBe(10);
+  });
+});
