@@ -14,6 +14,9 @@ import { isAlreadyExists, isContainerNotFound, isNotFound } from './errors.js';
 import { type ListingPlan, MAX_PAGE_SIZE, pageSizeFor, planListing } from './listing.js';
 import { type AzureFileSystemOptions, type ResolvedOptions, resolveOptions } from './options.js';
 
+/** The options that bound one call: an abort signal, when `operationTimeoutMs` is set. */
+type Deadline = { abortSignal?: AbortSignal };
+
 /** One page of a listing: blob names, and where the next page starts. */
 interface Page {
   readonly names: readonly string[];
@@ -31,8 +34,9 @@ interface Page {
  *   Block List): atomic either way.
  * - `read` is one Get Blob; `delete` one Delete Blob (with its snapshots).
  * - `list` pages through List Blobs with continuation tokens, in code point order; see
- *   {@link planListing} for how `startAfter` is honoured.
- * - Transient failures are retried by the SDK's retry policy.
+ *   `planListing` (listing.ts) for how `startAfter` is honoured.
+ * - Transient failures are retried by the SDK's retry policy; `operationTimeoutMs` bounds
+ *   each call, retries included.
  */
 export class AzureFileSystem implements FileSystem {
   /** The container that holds the files. */
@@ -52,41 +56,45 @@ export class AzureFileSystem implements FileSystem {
 
   async read(path: string): Promise<Uint8Array | undefined> {
     const blob = this.#blob(path);
+    const deadline = this.#deadline();
     try {
-      const response = await blob.download(0);
+      const response = await blob.download(0, undefined, deadline);
       return await readAll(response.readableStreamBody);
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw new StorageError('read', path, error);
+      throw this.#failure('read', path, error, deadline);
     }
   }
 
   async create(path: string, data: Uint8Array): Promise<void> {
     const blob = this.#blob(path);
+    const deadline = this.#deadline();
     try {
-      await this.#upload(blob, data, true);
+      await this.#upload(blob, data, true, deadline);
     } catch (error) {
       if (isAlreadyExists(error)) throw new FileExistsError(path);
-      throw new StorageError('create', path, error);
+      throw this.#failure('create', path, error, deadline);
     }
   }
 
   async replace(path: string, data: Uint8Array): Promise<void> {
     const blob = this.#blob(path);
+    const deadline = this.#deadline();
     try {
-      await this.#upload(blob, data, false);
+      await this.#upload(blob, data, false, deadline);
     } catch (error) {
-      throw new StorageError('replace', path, error);
+      throw this.#failure('replace', path, error, deadline);
     }
   }
 
   async delete(path: string): Promise<void> {
     const blob = this.#blob(path);
+    const deadline = this.#deadline();
     try {
-      await blob.delete({ deleteSnapshots: 'include' });
+      await blob.delete({ deleteSnapshots: 'include', ...deadline });
     } catch (error) {
       if (isNotFound(error)) return;
-      throw new StorageError('delete', path, error);
+      throw this.#failure('delete', path, error, deadline);
     }
   }
 
@@ -138,9 +146,10 @@ export class AzureFileSystem implements FileSystem {
   async #page(prefix: string, plan: ListingPlan, token: string | undefined, size: number): Promise<Page> {
     const startFrom =
       this.#options.listStartFrom && plan.startFrom !== undefined ? this.prefix + plan.startFrom : undefined;
+    const deadline = this.#deadline();
     try {
       const pages = this.container
-        .listBlobsFlat({ prefix: this.prefix + prefix, ...(startFrom !== undefined ? { startFrom } : {}) })
+        .listBlobsFlat({ prefix: this.prefix + prefix, ...(startFrom !== undefined ? { startFrom } : {}), ...deadline })
         .byPage({ maxPageSize: size, ...(token !== undefined ? { continuationToken: token } : {}) });
       const { value } = await pages.next();
       if (!value) return { names: [], next: undefined };
@@ -148,7 +157,7 @@ export class AzureFileSystem implements FileSystem {
       return { names: items.map((item) => item.name), next: value.continuationToken || undefined };
     } catch (error) {
       if (isContainerNotFound(error)) return { names: [], next: undefined };
-      throw new StorageError('list', prefix || '(root)', error);
+      throw this.#failure('list', prefix || '(root)', error, deadline);
     }
   }
 
@@ -157,31 +166,49 @@ export class AzureFileSystem implements FileSystem {
    * Put Block List above `maxSingleShotSize`. `exclusive` adds `If-None-Match: *`.
    * Creates the container and tries once more when it is missing (if allowed).
    */
-  async #upload(blob: BlockBlobClient, data: Uint8Array, exclusive: boolean): Promise<void> {
+  async #upload(blob: BlockBlobClient, data: Uint8Array, exclusive: boolean, deadline: Deadline): Promise<void> {
     const send = () =>
       blob.uploadData(data, {
         maxSingleShotSize: this.#options.maxSingleShotSize,
         concurrency: this.#options.uploadConcurrency,
         ...(exclusive ? { conditions: { ifNoneMatch: '*' } } : {}),
+        ...deadline,
       });
     try {
       await send();
     } catch (error) {
       if (!this.#options.createContainer || !isContainerNotFound(error)) throw error;
-      await this.#ensureContainer();
+      await this.#ensureContainer(deadline);
       await send();
     }
   }
 
   /** Creates the container if it does not exist; once per instance unless it fails. */
-  async #ensureContainer(): Promise<void> {
-    this.#containerReady ??= this.container.createIfNotExists();
+  async #ensureContainer(deadline: Deadline): Promise<void> {
+    this.#containerReady ??= this.container.createIfNotExists(deadline);
     try {
       await this.#containerReady;
     } catch (error) {
       this.#containerReady = undefined;
       throw error;
     }
+  }
+
+  /** The abort signal of one call when `operationTimeoutMs` is set. */
+  #deadline(): Deadline {
+    const ms = this.#options.operationTimeoutMs;
+    return ms === undefined ? {} : { abortSignal: AbortSignal.timeout(ms) };
+  }
+
+  /** A failed call as a {@link StorageError}; one cut short by `operationTimeoutMs` says so. */
+  #failure(operation: string, path: string, error: unknown, deadline: Deadline): StorageError {
+    if (deadline.abortSignal?.aborted) {
+      const timedOut = new Error(`no answer within ${this.#options.operationTimeoutMs} ms (operationTimeoutMs)`, {
+        cause: error,
+      });
+      return new StorageError(operation, path, timedOut);
+    }
+    return new StorageError(operation, path, error);
   }
 
   #blob(path: string): BlockBlobClient {

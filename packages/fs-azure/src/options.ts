@@ -35,6 +35,14 @@ export interface AzureCommonOptions {
   maxSingleShotSize?: number;
   /** Blocks uploaded in parallel for files above `maxSingleShotSize` (default 4). */
   uploadConcurrency?: number;
+  /**
+   * The longest one call may take, in ms, the SDK's retries included (for a listing: each
+   * page); then it is aborted and fails with a `StorageError`. Default: no limit.
+   * The SDK's `retryOptions.tryTimeoutInMs` does not bound a call by itself: it only asks
+   * the service to give up (the `timeout` parameter), so a service that hangs or a network
+   * that drops packets keeps a call waiting for as long as the connection stays open.
+   */
+  operationTimeoutMs?: number;
 }
 
 /** Use a `ContainerClient` you built (any credential, including Entra ID via `@azure/identity`). */
@@ -79,6 +87,7 @@ export interface ResolvedOptions {
   readonly listStartFrom: boolean;
   readonly maxSingleShotSize: number;
   readonly uploadConcurrency: number;
+  readonly operationTimeoutMs: number | undefined;
 }
 
 /** The largest single Put Blob the SDK's upload helper makes. */
@@ -101,6 +110,10 @@ export function resolveOptions(options: AzureFileSystemOptions): ResolvedOptions
       MAX_SINGLE_SHOT_SIZE,
     ),
     uploadConcurrency: positiveInteger('uploadConcurrency', options.uploadConcurrency, 4),
+    operationTimeoutMs:
+      options.operationTimeoutMs === undefined
+        ? undefined
+        : positiveInteger('operationTimeoutMs', options.operationTimeoutMs, 0),
   };
 }
 

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { ErrorCode, FileExistsError, InvalidPathError, isEvsrcError, StorageError } from '@evsrc/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AzureFileSystem, createAzureFileSystem } from '../src/index.js';
@@ -63,6 +64,40 @@ describe('AzureFileSystem options (no server)', () => {
       32,
     );
     expect(new AzureFileSystem({ serviceClient: service, container: 'c' }).prefix).toBe('');
+  });
+
+  it('ends each call after operationTimeoutMs when the service never answers', async () => {
+    // A server that accepts connections and answers nothing, like a hung host.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const fs = createAzureFileSystem({
+        connectionString: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
+        container: 'c',
+        operationTimeoutMs: 300,
+        retryOptions: { maxTries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 10 },
+      });
+      const calls: [string, () => Promise<unknown>][] = [
+        ['read', () => fs.read('a/b')],
+        ['create', () => fs.create('a/b', text('x'))],
+        ['list', () => collect(fs.list('a/'))],
+      ];
+      for (const [operation, call] of calls) {
+        const started = Date.now();
+        const error = await call().catch((e: unknown) => e);
+        expect(Date.now() - started, operation).toBeLessThan(2_000);
+        expect(error, operation).toBeInstanceOf(StorageError);
+        expect((error as StorageError).message).toMatch(/no answer within 300 ms \(operationTimeoutMs\)/);
+      }
+      expect(
+        () => new AzureFileSystem({ serviceClient: rawServiceOffline(), container: 'c', operationTimeoutMs: 0 }),
+      ).toThrow(/operationTimeoutMs/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

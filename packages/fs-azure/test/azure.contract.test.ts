@@ -1,6 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { FileSystem } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing';
+import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
 import { afterAll, beforeAll } from 'vitest';
 import { AzureFileSystem } from '../src/index.js';
 import {

@@ -1,5 +1,5 @@
 import { ErrorCode, type FileSystem, isEvsrcError } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing';
+import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisFileSystem } from '../src/index.js';

@@ -1,5 +1,5 @@
 import type { FileSystem } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing';
+import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
 import { Redis } from 'ioredis';
 import { RedisFileSystem } from '../src/index.js';
 import { describeRedis, openFs, quiet, redisUrl } from './helpers.js';

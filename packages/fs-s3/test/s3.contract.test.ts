@@ -1,5 +1,5 @@
 import type { FileSystem } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing';
+import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
 import { describeWithRadosgw, disposeFileSystem, openFileSystem, secondClient } from './connection.js';
 
 describeWithRadosgw('S3FileSystem on Ceph radosgw', (c) => {
