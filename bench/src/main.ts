@@ -1,0 +1,237 @@
+/**
+ * `pnpm bench [--quick] [options]`: runs every workload on every backend with both
+ * parsers, each beside its raw baseline, prints the tables (Markdown) and writes the same
+ * figures as JSON. Exits non-zero if any workload (or a backend's start) threw.
+ *
+ * @module
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, release, totalmem, type } from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startAzureBackend } from './backends/azure.js';
+import { startLocal } from './backends/local.js';
+import { startMemory } from './backends/memory.js';
+import { startRedisBackend } from './backends/redis.js';
+import { startS3Backend } from './backends/s3.js';
+import type { Backend, BackendName, Started } from './backends/types.js';
+import { type Options, parseOptions, USAGE, type WorkloadName } from './options.js';
+import { report } from './report.js';
+import { METHOD, type Results, type Row } from './results.js';
+import { checkTargets } from './targets.js';
+import type { Outcome, RunContext } from './workloads/context.js';
+import { memoryProbe } from './workloads/memory-probe.js';
+import { w3, w4 } from './workloads/reads.js';
+import { DelayedFileSystem, roundTrips, type SweepStores } from './workloads/round-trips.js';
+
+/** The round trip of the simulated network store of the sweep. */
+const SIMULATED_RTT_MS = 2;
+
+import { w1, w2, w5 } from './workloads/writes.js';
+
+const WORKLOADS: [WorkloadName, (ctx: RunContext) => Promise<Outcome>][] = [
+  ['W1', w1],
+  ['W3', w3],
+  ['W2', w2],
+  ['W4', w4],
+  ['W5', w5],
+];
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+function start(name: BackendName, options: Options): Promise<Started> | Started {
+  switch (name) {
+    case 'memory':
+      return startMemory();
+    case 'local':
+      return startLocal(options.durable);
+    case 'redis':
+      return startRedisBackend();
+    case 'azure':
+      return startAzureBackend();
+    case 's3':
+      return startS3Backend();
+  }
+}
+
+function rowsOf(backend: Backend, ctx: RunContext, workload: string, o: Outcome): Row[] {
+  const base = { backend: backend.name, parser: ctx.parser, size: o.size, evsrc: o.evsrc };
+  const rows: Row[] = [{ ...base, workload, raw: o.raw, ratio: o.evsrc.ms / o.raw.ms }];
+  if (o.rawBytes)
+    rows.push({ ...base, workload: `${workload} bytes`, raw: o.rawBytes, ratio: o.evsrc.ms / o.rawBytes.ms });
+  return rows;
+}
+
+function progress(row: Row): void {
+  if (row.error) {
+    log(`  ${row.workload}: FAILED ${row.error}`);
+    return;
+  }
+  const r = (n: number | undefined) => Math.round(n ?? 0).toLocaleString('en-US');
+  log(
+    `  ${row.workload.padEnd(8)} evsrc ${r(row.evsrc?.eventsPerSecond).padStart(11)} ev/s  raw ${r(row.raw?.eventsPerSecond).padStart(11)} ev/s  ratio ${row.ratio?.toFixed(2)}  p50 ${row.evsrc?.p50Ms.toFixed(2)} ms`,
+  );
+}
+
+async function runParsers(backend: Backend, options: Options, results: Results, runId: string): Promise<void> {
+  const sizes = backend.network ? options.networkSizes : options.sizes;
+  for (const parser of options.parsers) {
+    log(`${backend.name} / ${parser}`);
+    const target = await backend.target(`${runId}-${parser}`);
+    const ctx: RunContext = { backend, target, parser, sizes, w1Written: false };
+    try {
+      for (const [name, workload] of WORKLOADS) {
+        if (!options.workloads.includes(name)) continue;
+        let rows: Row[];
+        try {
+          rows = rowsOf(backend, ctx, name, await workload(ctx));
+        } catch (error) {
+          rows = [{ backend: backend.name, parser, workload: name, error: message(error) }];
+          results.errors.push(`${backend.name} ${parser} ${name}: ${error instanceof Error ? error.stack : error}`);
+        }
+        rows.forEach(progress);
+        results.rows.push(...rows);
+      }
+    } finally {
+      await target.close();
+    }
+  }
+}
+
+async function runRoundTrips(backend: Backend, options: Options, results: Results, runId: string): Promise<void> {
+  if (!backend.network || !options.workloads.includes('rt')) return;
+  log(`${backend.name} / round trips`);
+  const target = await backend.target(`${runId}-rt`);
+  try {
+    await sweep(
+      backend.name,
+      { fileSystem: target.fileSystem, setupFileSystem: target.setup.fileSystem },
+      options,
+      results,
+    );
+  } finally {
+    await target.close();
+  }
+}
+
+async function sweep(name: string, stores: SweepStores, options: Options, results: Results): Promise<void> {
+  try {
+    const rows = await roundTrips(stores, options.networkSizes);
+    for (const row of rows) {
+      log(`  N=${row.batches} c=${row.concurrency}: ${row.ms.toFixed(1)} ms (${row.roundTrips.toFixed(1)} × one read)`);
+      results.roundTrips.push({ backend: name, ...row });
+    }
+  } catch (error) {
+    results.errors.push(`${name} round trips: ${error instanceof Error ? error.stack : error}`);
+  }
+}
+
+/** The sweep on a simulated network store: memory, with a fixed delay per read and listing. */
+async function runSimulatedRoundTrips(options: Options, results: Results): Promise<void> {
+  if (!options.workloads.includes('rt')) return;
+  const name = `simulated ${SIMULATED_RTT_MS} ms`;
+  log(`${name} / round trips`);
+  const fileSystem = new DelayedFileSystem(SIMULATED_RTT_MS);
+  await sweep(name, { fileSystem, setupFileSystem: fileSystem }, options, results);
+}
+
+async function runBackend(name: BackendName, options: Options, results: Results, runId: string): Promise<void> {
+  let started: Started;
+  try {
+    started = await start(name, options);
+  } catch (error) {
+    results.errors.push(`${name}: could not start: ${message(error)}`);
+    results.rows.push({ backend: name, parser: 'json', workload: '—', error: `could not start: ${message(error)}` });
+    return;
+  }
+  if ('skip' in started) {
+    results.skipped.push({ backend: name, reason: started.skip });
+    return;
+  }
+  results.backends[name] = started.description;
+  const stop = () => void started.stop();
+  process.once('SIGINT', stop);
+  try {
+    await runParsers(started, options, results, runId);
+    await runRoundTrips(started, options, results, runId);
+  } finally {
+    process.removeListener('SIGINT', stop);
+    await started.stop();
+  }
+}
+
+async function runProbe(options: Options, results: Results): Promise<void> {
+  if (!options.workloads.includes('probe') || !options.backends.includes('local')) return;
+  for (const parser of options.probeParsers) {
+    log(`memory probe / ${parser}: ${options.probeEvents.toLocaleString('en-US')} events`);
+    try {
+      results.memoryProbe.push(await memoryProbe(parser, options.probeEvents));
+    } catch (error) {
+      results.errors.push(`memory probe ${parser}: ${error instanceof Error ? error.stack : error}`);
+    }
+  }
+}
+
+function newResults(options: Options): Results {
+  const cpu = cpus();
+  return {
+    startedAt: new Date().toISOString(),
+    durationS: 0,
+    machine: {
+      cpus: cpu.length,
+      cpu: cpu[0]?.model.trim() ?? 'unknown',
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      os: `${type()} ${release()}`,
+      node: process.version,
+    },
+    settings: {
+      quick: options.quick,
+      durable: options.durable,
+      fullNetwork: options.fullNetwork,
+      sizes: options.sizes,
+      networkSizes: options.networkSizes,
+    },
+    method: METHOD,
+    backends: {},
+    skipped: [],
+    rows: [],
+    roundTrips: [],
+    memoryProbe: [],
+    targets: [],
+    errors: [],
+  };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const began = performance.now();
+  const results = newResults(options);
+  const runId = `run-${Date.now().toString(36)}`;
+  for (const name of options.backends) await runBackend(name, options, results, runId);
+  await runSimulatedRoundTrips(options, results);
+  await runProbe(options, results);
+  results.targets = checkTargets(results);
+  results.durationS = (performance.now() - began) / 1000;
+  const out = options.out ?? fileURLToPath(new URL('../results/latest.json', import.meta.url));
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(report(results));
+  log(`\nresults: ${out}`);
+  if (results.errors.length > 0) log(`\n${results.errors.length} workload(s) failed:\n${results.errors.join('\n')}`);
+  return results.errors.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exitCode = 1;
+  },
+);

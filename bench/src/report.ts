@@ -1,0 +1,135 @@
+import type { Measurement } from './measure.js';
+import type { Results, Row } from './results.js';
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const mb = (n: number) => n.toFixed(n >= 100 ? 0 : 1);
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const rate = (m: Measurement | undefined) => (m ? int(m.eventsPerSecond) : '—');
+const latency = (m: Measurement | undefined) => (m ? `${ms(m.p50Ms)} / ${ms(m.p99Ms)}` : '—');
+const memory = (m: Measurement | undefined) => (m ? `${mb(m.memory.heapMb)} / ${mb(m.memory.rssMb)}` : '—');
+
+function mainRow(r: Row): string[] {
+  if (r.error) return [r.backend, r.parser, r.workload, `**failed**: ${r.error}`, '', '', '', '', '', '', ''];
+  return [
+    r.backend,
+    r.parser,
+    r.workload,
+    r.size ?? '',
+    rate(r.evsrc),
+    rate(r.raw),
+    r.ratio === undefined ? '—' : r.ratio.toFixed(2),
+    latency(r.evsrc),
+    latency(r.raw),
+    memory(r.evsrc),
+    memory(r.raw),
+  ];
+}
+
+export function mainTable(results: Results): string {
+  const head = [
+    'backend',
+    'parser',
+    'workload',
+    'size',
+    'evsrc ev/s',
+    'raw ev/s',
+    'evsrc/raw',
+    'evsrc p50 / p99 ms',
+    'raw p50 / p99 ms',
+    'evsrc Δheap / RSS MB',
+    'raw Δheap / RSS MB',
+  ];
+  const rows = results.rows.map(mainRow);
+  for (const s of results.skipped) rows.push([s.backend, '', '', `skipped: ${s.reason}`, '', '', '', '', '', '', '']);
+  return table(head, rows);
+}
+
+export function roundTripTable(results: Results): string {
+  const head = ['backend', 'batches N', 'reads in flight c', 'load ms', 'one read ms', 'load / one read', '⌈N / c⌉'];
+  return table(
+    head,
+    results.roundTrips.map((r) => [
+      r.backend,
+      int(r.batches),
+      String(r.concurrency),
+      ms(r.ms),
+      ms(r.rttMs),
+      r.roundTrips.toFixed(1),
+      int(r.ideal),
+    ]),
+  );
+}
+
+export function probeTable(results: Results): string {
+  const head = [
+    'parser',
+    'events',
+    'store MB (files)',
+    'replay s',
+    'events/s',
+    'peak Δheap MB',
+    'Δheap / store',
+    'RSS before → max MB',
+  ];
+  return table(
+    head,
+    results.memoryProbe.map((p) => [
+      p.parser,
+      int(p.events),
+      `${mb(p.storeMb)} (${int(p.files)})`,
+      (p.ms / 1000).toFixed(2),
+      int((p.events / p.ms) * 1000),
+      mb(p.memory.heapMb),
+      `${(p.share * 100).toFixed(1)}%`,
+      `${mb(p.baseRssMb)} → ${mb(p.maxRssMb)}`,
+    ]),
+  );
+}
+
+export function targetsTable(results: Results): string {
+  return table(
+    ['target', 'status', 'figures'],
+    results.targets.map((t) => [t.target, t.status, t.detail]),
+  );
+}
+
+/** The whole report, as Markdown. */
+export function report(results: Results): string {
+  const m = results.machine;
+  const sections = [
+    `# evsrc benchmarks — ${results.startedAt}${results.settings.quick ? ' (quick)' : ''}`,
+    `Machine: ${m.cpus} × ${m.cpu}, ${m.memoryGb} GiB, ${m.os}, Node ${m.node}. Network backends are local servers on loopback, sharing the 2 cores with the benchmark.`,
+    `Local disk: ${results.settings.durable ? 'durable (fsync) on both sides' : 'not durable (no fsync) on both sides'}. ${
+      results.settings.fullNetwork || results.settings.quick
+        ? 'Network backends at the same sizes as memory and local disk.'
+        : 'Network backends (redis, azure, s3) at a tenth of the writes by default (W1 and W4 10,000 events, W2 1,000 aggregates, W5 100 saves per writer, round-trip sweep up to 500 batches); --full-network for the full sizes.'
+    }`,
+    '## Results',
+    mainTable(results),
+    '## Targets',
+    targetsTable(results),
+  ];
+  if (results.roundTrips.length > 0)
+    sections.push('## W3 against batch count and concurrency', roundTripTable(results));
+  if (results.memoryProbe.length > 0)
+    sections.push('## Memory of a large replay (local disk, child process)', probeTable(results));
+  sections.push(
+    '## Method',
+    Object.entries(results.method)
+      .map(([k, v]) => `- **${k}**: ${v}`)
+      .join('\n'),
+    '## Backends',
+    Object.entries(results.backends)
+      .map(([k, v]) => `- **${k}**: ${v}`)
+      .join('\n'),
+  );
+  if (results.errors.length > 0) sections.push('## Errors', results.errors.map((e) => `- ${e}`).join('\n'));
+  sections.push(`Total time: ${results.durationS.toFixed(0)} s.`);
+  return `${sections.join('\n\n')}\n`;
+}
