@@ -18,11 +18,13 @@ describe('the demo application on every backend, chosen by EVSRC_STORE alone', a
       expect(stdout).toMatch(/^conflict Concurrency conflict .* expected version 4, found 5$/m);
       expect(stdout).toMatch(/^retried {2}balance 203, version 6$/m);
       expect(stdout).toMatch(/^as of v2 balance 250$/m);
+      expect(stdout).toMatch(/^transfer checking 153, savings 50$/m);
       expect(stdout.match(/events\/\d{12}\.batch$/gm)).toEqual([
         'events/000000000001.batch',
         'events/000000000003.batch',
         'events/000000000005.batch',
         'events/000000000006.batch',
+        'events/000000000007.batch',
       ]);
       for (const secret of Object.values(store.env)) expect(stdout).not.toContain(secret);
     });

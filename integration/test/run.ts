@@ -7,7 +7,7 @@ export const EVSRC = at('../../packages/cli/dist/bin.js');
 export const DEMO = at('../../examples/bank/dist/main.js');
 
 /** Runs a Node script as a separate process. */
-export function node(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+export function node(script: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,

@@ -17,6 +17,8 @@ export class BankAccount extends Aggregate {
   owner = '';
   balance = 0;
   overdraftLimit = 0;
+  /** Ids of the transfers this account took part in: a repeated step is a no-op. */
+  transfers: string[] = [];
 
   /** Opens a new account. */
   static open(id: string, owner: string, overdraftLimit = 0): BankAccount {
@@ -37,6 +39,28 @@ export class BankAccount extends Aggregate {
     const available = this.balance + this.overdraftLimit;
     if (amount > available) throw new InsufficientFunds(this.id, amount, available);
     this.raise(new MoneyWithdrawn(amount));
+  }
+
+  /** Sends money to another account (first step of a transfer); does nothing if already done. */
+  sendTransfer(transferId: string, to: string, amount: number): void {
+    if (this.transfers.includes(transferId)) return;
+    if (!(amount > 0)) throw new RangeError('A transfer must be positive');
+    if (to === this.id) throw new RangeError('Cannot transfer to the same account');
+    const available = this.balance + this.overdraftLimit;
+    if (amount > available) throw new InsufficientFunds(this.id, amount, available);
+    this.raise(new TransferSent(transferId, to, amount));
+  }
+
+  /** Receives money from another account (second step); does nothing if already done. */
+  receiveTransfer(transferId: string, from: string, amount: number): void {
+    if (this.transfers.includes(transferId)) return;
+    this.raise(new TransferReceived(transferId, from, amount));
+  }
+
+  /** Gives back a sent transfer the other account could not receive. */
+  reverseTransfer(transferId: string, amount: number): void {
+    if (this.transfers.includes(`${transferId}:reversed`)) return;
+    this.raise(new TransferReversed(transferId, amount));
   }
 }
 
@@ -77,9 +101,56 @@ export class MoneyWithdrawn extends ChangeEvent<BankAccount> {
   }
 }
 
+/** Money left for another account. */
+export class TransferSent extends ChangeEvent<BankAccount> {
+  static readonly type = 'transfer-sent';
+  constructor(
+    readonly transferId: string,
+    readonly to: string,
+    readonly amount: number,
+  ) {
+    super();
+  }
+  applyOn(account: BankAccount): void {
+    account.balance -= this.amount;
+    account.transfers.push(this.transferId);
+  }
+}
+
+/** Money arrived from another account. */
+export class TransferReceived extends ChangeEvent<BankAccount> {
+  static readonly type = 'transfer-received';
+  constructor(
+    readonly transferId: string,
+    readonly from: string,
+    readonly amount: number,
+  ) {
+    super();
+  }
+  applyOn(account: BankAccount): void {
+    account.balance += this.amount;
+    account.transfers.push(this.transferId);
+  }
+}
+
+/** A sent transfer came back: the other account could not take it. */
+export class TransferReversed extends ChangeEvent<BankAccount> {
+  static readonly type = 'transfer-reversed';
+  constructor(
+    readonly transferId: string,
+    readonly amount: number,
+  ) {
+    super();
+  }
+  applyOn(account: BankAccount): void {
+    account.balance += this.amount;
+    account.transfers.push(`${this.transferId}:reversed`);
+  }
+}
+
 /** How the repository learns about bank accounts: their events, and a snapshot every 50 events. */
 export const bankAccounts = aggregateType(BankAccount, {
-  events: [AccountOpened, MoneyDeposited, MoneyWithdrawn],
+  events: [AccountOpened, MoneyDeposited, MoneyWithdrawn, TransferSent, TransferReceived, TransferReversed],
   snapshots: { every: 50 },
 });
 

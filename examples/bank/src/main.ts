@@ -6,6 +6,7 @@
 import { ConcurrencyError } from '@evsrc/core';
 import { openRepository, parseStoreUrl } from '@evsrc/store';
 import { BankAccount, bankAccounts, InsufficientFunds } from './bank-account.js';
+import { transfer } from './transfer.js';
 
 const repository = await openRepository({ aggregates: [bankAccounts] });
 const { fileSystem } = repository;
@@ -54,7 +55,14 @@ console.log(`retried  balance ${retried.balance}, version ${retried.version}`);
 const past = await repository.get(BankAccount, id, { version: 2 });
 console.log(`as of v2 balance ${past.balance}`);
 
-// 8. What is on disk: one file per save, named by its first version.
+// 8. A transfer between two accounts: two aggregates, two saves, idempotent by its id.
+await repository.save(BankAccount.open(`${id}-savings`, 'Ada Lovelace'));
+await transfer(repository, `${id}-t1`, id, `${id}-savings`, 50);
+await transfer(repository, `${id}-t1`, id, `${id}-savings`, 50); // run again: moves nothing twice
+const [checking, savings] = [await repository.get(BankAccount, id), await repository.get(BankAccount, `${id}-savings`)];
+console.log(`transfer checking ${checking.balance}, savings ${savings.balance}`);
+
+// 9. What is on disk: one file per save, named by its first version.
 console.log('\nfiles:');
 for await (const name of fileSystem.list(`bank-account/${id}/`)) console.log(`  ${name}`);
 const firstBatch = await fileSystem.read(`bank-account/${id}/events/000000000001.batch`);

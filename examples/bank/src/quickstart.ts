@@ -1,4 +1,3 @@
-// The README's quick start, compiled with the workspace so that it cannot go stale.
 import { Aggregate, aggregateType, ChangeEvent, ConcurrencyError, InMemoryFileSystem, Repository } from '@evsrc/core';
 
 // 1. An aggregate: state changes only through events.
