@@ -5,13 +5,15 @@
  *
  * @packageDocumentation
  */
-export { AZURITE_ACCOUNT, type AzuriteServer, startAzurite } from './azurite.js';
+export { AZURITE_ACCOUNT, type AzuriteServer, type StartAzuriteOptions, startAzurite } from './azurite.js';
 export {
+  controlProcess,
   freePort,
   hasCommand,
   inCI,
   missing,
   type RunningProcess,
+  type ServerControl,
   type StartProcessOptions,
   startProcess,
 } from './process.js';

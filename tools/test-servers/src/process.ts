@@ -45,10 +45,80 @@ export function missing(what: string, howToInstall: string): string {
 /** A started child process. */
 export interface RunningProcess {
   readonly child: ChildProcess;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
   /** Everything it printed so far (stdout and stderr). */
   output(): string;
   /** Sends SIGTERM (then SIGKILL after `graceMs`) and waits for the exit. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Fault injection on a running test server, for reliability tests: stop it while keeping
+ * its data, start it again on the same port, or freeze it.
+ */
+export interface ServerControl {
+  /**
+   * Ends the server process with `signal` (default `SIGTERM`, a clean shutdown; `SIGKILL`
+   * for a crash) and waits for its exit. Its data stays where it was kept.
+   */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port with the same data (after {@link kill}); resolves when it is ready. */
+  restart(): Promise<void>;
+  /** Sends `SIGSTOP`: connections stay open but nothing is answered, like a hung host. */
+  freeze(): void;
+  /** Sends `SIGCONT` after {@link freeze}. */
+  thaw(): void;
+  /** Whether the server process is running (frozen or not). */
+  readonly running: boolean;
+}
+
+const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+/**
+ * A {@link ServerControl} over a process that `start` spawns again on each restart, and a
+ * `stop` that ends whichever process is current.
+ */
+export function controlProcess(
+  first: RunningProcess,
+  start: () => Promise<RunningProcess>,
+): { control: ServerControl; stop(): Promise<void> } {
+  let current = first;
+  let frozen = false;
+  const thaw = () => {
+    if (frozen && isRunning(current.child)) current.child.kill('SIGCONT');
+    frozen = false;
+  };
+  const control: ServerControl = {
+    async kill(signal = 'SIGTERM') {
+      if (!isRunning(current.child)) return;
+      // A stopped process handles SIGTERM only once it runs again.
+      if (signal !== 'SIGKILL') thaw();
+      current.child.kill(signal);
+      await current.exited;
+      frozen = false;
+    },
+    async restart() {
+      if (isRunning(current.child)) throw new Error('the server is still running: kill it first');
+      current = await start();
+    },
+    freeze() {
+      if (!isRunning(current.child)) throw new Error('the server is not running');
+      current.child.kill('SIGSTOP');
+      frozen = true;
+    },
+    thaw,
+    get running() {
+      return isRunning(current.child);
+    },
+  };
+  return {
+    control,
+    stop: async () => {
+      thaw();
+      await current.stop();
+    },
+  };
 }
 
 /** Options of {@link startProcess}. */
@@ -76,6 +146,7 @@ export async function startProcess(
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const running: RunningProcess = {
     child,
+    exited,
     output: () => output,
     async stop(graceMs = 5_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;

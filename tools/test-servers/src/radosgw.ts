@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, hasCommand } from './process.js';
+import { freePort, hasCommand, type ServerControl } from './process.js';
 
 const run = promisify(execFile);
 
@@ -40,6 +40,11 @@ export interface RadosGateway {
   readonly secretAccessKey: string;
   /** The temporary folder that holds the cluster (removed by `stop`). */
   readonly folder: string;
+  /**
+   * Stop, restart or freeze the gateway daemon alone, for fault tests: the monitor and the
+   * OSD keep running, and so keep the data.
+   */
+  readonly control: ServerControl;
   /** Stops every daemon it started and removes the temporary folder. */
   stop(): Promise<void>;
 }
@@ -87,14 +92,21 @@ export async function startRadosgw(options: StartRadosgwOptions = {}): Promise<R
       const stat = JSON.parse(await ceph(cluster, ['osd', 'stat', '--format=json'])) as { num_up_osds?: number };
       return stat.num_up_osds === 1;
     });
-    daemons.push(startDaemon(cluster, 'radosgw', ['-n', 'client.rgw']));
     const endpoint = `http://127.0.0.1:${cluster.rgwPort}`;
-    await waitFor('radosgw to answer HTTP', deadline, daemons, () =>
-      fetch(endpoint).then(
-        (r) => r.status < 500,
-        () => false,
-      ),
-    );
+    const startGateway = async (until: number) => {
+      const gateway = startDaemon(cluster, 'radosgw', ['-n', 'client.rgw']);
+      const at = daemons.findIndex((d) => d.name === gateway.name);
+      if (at >= 0) daemons[at] = gateway;
+      else daemons.push(gateway);
+      await waitFor('radosgw to answer HTTP', until, daemons, () =>
+        fetch(endpoint).then(
+          (r) => r.status < 500,
+          () => false,
+        ),
+      );
+      return gateway;
+    };
+    let gateway = await startGateway(deadline);
     const accessKeyId = `EVSRC${randomUUID().replaceAll('-', '').slice(0, 15).toUpperCase()}`;
     const secretAccessKey = randomUUID().replaceAll('-', '');
     await run(
@@ -106,7 +118,38 @@ export async function startRadosgw(options: StartRadosgwOptions = {}): Promise<R
       ],
       { env: cluster.env },
     );
-    return { endpoint, accessKeyId, secretAccessKey, folder, stop };
+    let frozen = false;
+    const thaw = () => {
+      if (frozen && isRunning(gateway)) gateway.child.kill('SIGCONT');
+      frozen = false;
+    };
+    const control: ServerControl = {
+      async kill(signal = 'SIGTERM') {
+        if (!isRunning(gateway)) return;
+        if (signal !== 'SIGKILL') thaw();
+        gateway.child.kill(signal);
+        await gateway.exited;
+        frozen = false;
+      },
+      async restart() {
+        if (isRunning(gateway)) throw new Error('radosgw is still running: kill it first');
+        gateway = await startGateway(Date.now() + (options.timeoutMs ?? 60_000));
+      },
+      freeze() {
+        if (!isRunning(gateway)) throw new Error('radosgw is not running');
+        gateway.child.kill('SIGSTOP');
+        frozen = true;
+      },
+      thaw,
+      get running() {
+        return isRunning(gateway);
+      },
+    };
+    const stopAll = async () => {
+      thaw();
+      await stop();
+    };
+    return { endpoint, accessKeyId, secretAccessKey, folder, control, stop: stopAll };
   } catch (error) {
     const logs = await logTails(folder, daemons);
     await stop().catch(() => undefined);
@@ -230,6 +273,8 @@ function startDaemon(c: Cluster, command: string, args: string[]): Daemon {
   child.stderr?.on('data', keep);
   return daemon;
 }
+
+const isRunning = (d: Daemon) => d.child.exitCode === null && d.child.signalCode === null;
 
 async function stopDaemon(d: Daemon, graceMs = 5_000): Promise<void> {
   if (d.child.exitCode !== null || d.child.signalCode !== null || d.child.pid === undefined) return;

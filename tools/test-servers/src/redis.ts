@@ -1,11 +1,21 @@
-import { freePort, hasCommand, missing, startProcess } from './process.js';
+import { controlProcess, freePort, hasCommand, missing, type ServerControl, startProcess } from './process.js';
 
 /** A private redis-server for tests, or why there is none. */
-export type RedisServer = { readonly url: string; stop(): Promise<void> } | { readonly skip: string };
+export type RedisServer =
+  | {
+      readonly url: string;
+      stop(): Promise<void>;
+      /** Stop, restart (same port, same `--dir`) or freeze the server, for fault tests. */
+      readonly control: ServerControl;
+    }
+  | { readonly skip: string };
 
 /** Options of {@link startRedis}. */
 export interface StartRedisOptions {
-  /** Extra arguments, e.g. `['--appendonly', 'yes', '--dir', dir]` (default: keep nothing on disk). */
+  /**
+   * Extra arguments (default: keep nothing on disk). For data that survives a restart:
+   * `['--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]`.
+   */
   readonly args?: readonly string[];
 }
 
@@ -21,10 +31,14 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   }
   const port = await freePort();
   const args = options.args ?? ['--save', '', '--appendonly', 'no'];
-  const { process } = await startProcess(
-    'redis-server',
-    [...args, '--bind', '127.0.0.1', '--port', String(port), '--daemonize', 'no'],
-    { ready: /Ready to accept connections/ },
-  );
-  return { url: `redis://127.0.0.1:${port}`, stop: () => process.stop() };
+  const start = async () => {
+    const started = await startProcess(
+      'redis-server',
+      [...args, '--bind', '127.0.0.1', '--port', String(port), '--daemonize', 'no'],
+      { ready: /Ready to accept connections/ },
+    );
+    return started.process;
+  };
+  const { control, stop } = controlProcess(await start(), start);
+  return { url: `redis://127.0.0.1:${port}`, stop, control };
 }

@@ -1,5 +1,5 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { missing } from './process.js';
+import { missing, type ServerControl } from './process.js';
 import { missingRadosgwCommands, startRadosgw } from './radosgw.js';
 
 /** How tests reach the S3 gateway. */
@@ -13,7 +13,16 @@ export interface S3Connection {
 }
 
 /** A running S3 gateway with a bucket, or why there is none. */
-export type S3Server = (S3Connection & { stop(): Promise<void> }) | { readonly skip: string };
+export type S3Server =
+  | (S3Connection & {
+      stop(): Promise<void>;
+      /**
+       * Stop, restart or freeze the radosgw daemon alone (the cluster keeps the data), for
+       * fault tests. Not enumerable, so spreading the server copies only the connection.
+       */
+      readonly control: ServerControl;
+    })
+  | { readonly skip: string };
 
 /**
  * Starts Ceph radosgw (a real S3 implementation that enforces conditional writes) on free
@@ -47,5 +56,8 @@ export async function startS3(bucket = 'evsrc-test'): Promise<S3Server> {
   } finally {
     client.destroy();
   }
-  return { ...connection, stop: () => gateway.stop() };
+  const server = { ...connection, stop: () => gateway.stop() };
+  // Not enumerable: `const { stop, ...connection } = server` stays a plain, serialisable connection.
+  Object.defineProperty(server, 'control', { value: gateway.control, enumerable: false });
+  return server as S3Server;
 }
