@@ -12,7 +12,7 @@ export function node(script: string, args: string[], env: NodeJS.ProcessEnv = {}
     execFile(
       process.execPath,
       [script, ...args],
-      { env: { ...process.env, ...env }, maxBuffer: 64 << 20 },
+      { env: { ...process.env, ...env }, maxBuffer: 64 << 20, ...(cwd ? { cwd } : {}) },
       (error, stdout, stderr) =>
         resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
