@@ -19,7 +19,8 @@ import { type Options, parseOptions, USAGE, type WorkloadName } from './options.
 import { report } from './report.js';
 import { METHOD, type Results, type Row } from './results.js';
 import { checkTargets } from './targets.js';
-import type { Outcome, RunContext } from './workloads/context.js';
+import { codecSizes, codecSizeTable } from './workloads/codec-sizes.js';
+import { type Outcome, type RunContext, useCodec } from './workloads/context.js';
 import { memoryProbe } from './workloads/memory-probe.js';
 import { w3, w4 } from './workloads/reads.js';
 import { DelayedFileSystem, roundTrips, type SweepStores } from './workloads/round-trips.js';
@@ -191,6 +192,7 @@ function newResults(options: Options): Results {
       fullNetwork: options.fullNetwork,
       sizes: options.sizes,
       networkSizes: options.networkSizes,
+      codec: options.codecLabel,
     },
     method: METHOD,
     backends: {},
@@ -209,6 +211,12 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (options.codecSizes) {
+    process.stdout.write(codecSizeTable(await codecSizes(options.parsers, options.sizes)));
+    return 0;
+  }
+  useCodec(options.codec);
+  if (options.codecLabel) log(`codec pipeline of evsrc's repositories: ${options.codecLabel} (raw baselines plain)`);
   const began = performance.now();
   const results = newResults(options);
   const runId = `run-${Date.now().toString(36)}`;

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { type CodecOptions, CodecPipeline } from '@evsrc/core';
 import { BACKENDS, type BackendName } from './backends/types.js';
 
 export const PARSERS = ['json', 'msgpack'] as const;
@@ -90,6 +92,38 @@ export interface Options {
   readonly probeParsers: readonly ParserName[];
   /** Where the results go as JSON. */
   readonly out: string | undefined;
+  /** The codec pipeline of every evsrc repository (`--codec`); the raw baselines stay plain. */
+  readonly codec: CodecOptions | undefined;
+  /** `--codec` as given, e.g. "deflate,aes" ("" for none). */
+  readonly codecLabel: string;
+  /** `--codec-sizes`: only the codec size and throughput table. */
+  readonly codecSizes: boolean;
+}
+
+/** The stages `--codec` takes: one compression and/or `aes` (AES-256-GCM with a random key). */
+export const CODEC_STAGES = ['deflate', 'brotli', 'zstd', 'aes', 'aes-per-aggregate'] as const;
+
+/** Parses `--codec=deflate,aes` into repository codec options. */
+export function parseCodec(value: string | undefined): CodecOptions | undefined {
+  if (value === undefined || value === '' || value === 'none') return undefined;
+  const stages = list(value, CODEC_STAGES, 'codec stage');
+  const compressions = stages.filter((s) => s !== 'aes' && s !== 'aes-per-aggregate');
+  if (compressions.length > 1) throw new Error(`--codec takes one compression, got ${compressions.join(', ')}`);
+  const aes = stages.includes('aes') || stages.includes('aes-per-aggregate');
+  const codec: CodecOptions = {
+    ...(compressions[0] ? { compression: compressions[0] as 'deflate' | 'brotli' | 'zstd' } : {}),
+    ...(aes
+      ? {
+          encryption: {
+            keys: { bench: new Uint8Array(randomBytes(32)) },
+            currentKey: 'bench',
+            perAggregateKeys: stages.includes('aes-per-aggregate'),
+          },
+        }
+      : {}),
+  };
+  new CodecPipeline(codec); // refuses zstd on a Node without it, before anything runs
+  return codec;
 }
 
 export const USAGE = `Usage: pnpm bench [options]
@@ -104,6 +138,10 @@ export const USAGE = `Usage: pnpm bench [options]
   --probe-events=N         events of the memory probe (default 1,000,000; quick 20,000)
   --probe-parsers=a,b      parsers of the memory probe (default msgpack)
   --out=FILE               results JSON (default bench/results/latest.json)
+  --codec=a,b              evsrc's codec pipeline, of ${CODEC_STAGES.join(',')} (default: none;
+                           e.g. deflate,aes); the raw baselines stay plain, so the ratio is the cost
+  --codec-sizes            only measure every codec on the W1 data set (bytes stored, write and
+                           replay throughput, in memory) and print that table
   --<size>=N               any size, e.g. --w1-events=50000 --w5-writers=8 --rt-batches=10,100
                            (${Object.keys(FULL)
                              .map((k) => kebab(k))
@@ -177,6 +215,9 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     probeEvents: probe === undefined ? (quick ? 20_000 : 1_000_000) : positive(probe, 'probe-events'),
     probeParsers: list(take('probe-parsers') ?? 'msgpack', PARSERS, 'parser'),
     out: take('out'),
+    codecLabel: args.get('codec') ?? '',
+    codecSizes: take('codec-sizes') === 'true',
+    codec: parseCodec(take('codec')),
   };
   if (args.size > 0) throw new Error(`unknown option --${[...args.keys()][0]}\n\n${USAGE}`);
   return options;

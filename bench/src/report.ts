@@ -109,7 +109,7 @@ export function report(results: Results): string {
       results.settings.fullNetwork || results.settings.quick
         ? 'Network backends at the same sizes as memory and local disk.'
         : 'Network backends (redis, azure, s3) at a tenth of the writes by default (W1 and W4 10,000 events, W2 1,000 aggregates, W5 100 saves per writer, round-trip sweep up to 500 batches); --full-network for the full sizes.'
-    }`,
+    }${results.settings.codec ? ` evsrc's codec pipeline: ${results.settings.codec} (the raw baselines stay plain, so evsrc/raw includes its cost).` : ''}`,
     '## Results',
     mainTable(results),
     '## Targets',

@@ -28,6 +28,8 @@ export interface Results {
     readonly fullNetwork: boolean;
     readonly sizes: Sizes;
     readonly networkSizes: Sizes;
+    /** evsrc's codec pipeline (`--codec`), "" for none. */
+    readonly codec: string;
   };
   readonly method: Record<string, string>;
   readonly backends: Partial<Record<BackendName, string>>;

@@ -1,4 +1,4 @@
-import { type FileSystem, Repository, type SnapshotPolicy } from '@evsrc/core';
+import { type CodecOptions, type FileSystem, Repository, type SnapshotPolicy } from '@evsrc/core';
 import type { Backend, RawStore, Target } from '../backends/types.js';
 import { Ledger, ledgers, type PlainEvent, plainEvent } from '../domain.js';
 import type { Latencies, Measurement } from '../measure.js';
@@ -29,6 +29,13 @@ export const TYPE = Ledger.type;
 
 export const fmt = (n: number) => n.toLocaleString('en-US');
 
+let benchCodec: CodecOptions | undefined;
+
+/** Sets the codec pipeline of every repository the workloads open from now on (`--codec`). */
+export function useCodec(codec: CodecOptions | undefined): void {
+  benchCodec = codec;
+}
+
 export function repository(
   fileSystem: FileSystem,
   parser: ParserName,
@@ -38,6 +45,7 @@ export function repository(
     fileSystem,
     aggregates: [ledgers(options.snapshots)],
     format: parser,
+    ...(benchCodec ? { codec: benchCodec } : {}),
     ...(options.readConcurrency ? { readConcurrency: options.readConcurrency } : {}),
   });
 }

@@ -7,7 +7,7 @@ export const ExitCode = {
   Ok: 0,
   /** The command ran and found problems (verify), conflicts (copy), or nothing to show. */
   Problems: 1,
-  /** Bad usage or configuration: unknown option, bad URL, missing adapter package. */
+  /** Bad usage or configuration: unknown option, bad URL, missing adapter package, missing encryption key. */
   Usage: 2,
   /** The store failed (I/O, network, permissions) or another unexpected error. */
   Failure: 3,
@@ -20,9 +20,12 @@ export function describeFailure(error: unknown, urls: readonly string[]): { mess
     const shown = redactUrl(url);
     if (shown !== url) message = message.split(url).join(shown);
   }
-  if (isEvsrcError(error, ErrorCode.Configuration) || isEvsrcError(error, ErrorCode.InvalidId)) {
-    return { message, code: ExitCode.Usage };
+  // A missing encryption key is configuration: pass --keys.
+  const usage = [ErrorCode.Configuration, ErrorCode.InvalidId, ErrorCode.MissingKey] as const;
+  if (usage.some((code) => isEvsrcError(error, code))) return { message, code: ExitCode.Usage };
+  // A forgotten (crypto-shredded) aggregate has nothing to show, like one that never existed.
+  if (isEvsrcError(error, ErrorCode.AggregateNotFound) || isEvsrcError(error, ErrorCode.Forgotten)) {
+    return { message, code: ExitCode.Problems };
   }
-  if (isEvsrcError(error, ErrorCode.AggregateNotFound)) return { message, code: ExitCode.Problems };
   return { message, code: ExitCode.Failure };
 }

@@ -1,6 +1,13 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type AggregateRegistration, ConfigurationError, type FileSystem } from '@evsrc/core';
+import {
+  type AggregateRegistration,
+  ConfigurationError,
+  type EncryptionOptions,
+  type FileSystem,
+  Keyring,
+} from '@evsrc/core';
 import { openFileSystem, parseStoreUrl } from '@evsrc/store';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { copyStore } from './commands/copy.js';
@@ -62,10 +69,14 @@ export function buildProgram(out: Output = processOutput(), exit: (code: number)
     .argument('<id>', 'the aggregate id')
     .option('--at-version <n>', 'stop at this version', positiveInt)
     .option('--json', 'one JSON object per line')
-    .action(async (url: string, type: string, id: string, opts: { atVersion?: number; json?: boolean }) => {
-      await withStore(url, (fs) => show(fs, type, id, opts, out));
-      exit(ExitCode.Ok);
-    });
+    .option('--keys <file>', 'the keys of an encrypted store (as for verify)')
+    .action(
+      async (url: string, type: string, id: string, opts: { atVersion?: number; json?: boolean; keys?: string }) => {
+        const encryption = opts.keys ? await loadKeys(opts.keys) : undefined;
+        await withStore(url, (fs) => show(fs, type, id, { ...opts, ...(encryption ? { encryption } : {}) }, out));
+        exit(ExitCode.Ok);
+      },
+    );
 
   program
     .command('verify')
@@ -77,17 +88,27 @@ export function buildProgram(out: Output = processOutput(), exit: (code: number)
         .default('sample'),
     )
     .option('--aggregates <module>', 'an ES module exporting `aggregates`: your aggregate registrations')
+    .option(
+      '--keys <file>',
+      'the keys of an encrypted store: JSON {"currentKey": id, "keys": {id: base64 32-byte key}}',
+    )
     .option('--concurrency <n>', 'reads in flight', positiveInt, 8)
     .action(
       async (
         url: string,
-        opts: { snapshots: 'none' | 'sample' | 'full'; aggregates?: string; concurrency: number },
+        opts: { snapshots: 'none' | 'sample' | 'full'; aggregates?: string; keys?: string; concurrency: number },
       ) => {
         const aggregates = opts.aggregates ? await loadRegistrations(opts.aggregates) : undefined;
+        const encryption = opts.keys ? await loadKeys(opts.keys) : undefined;
         const report = await withStore(url, (fs) =>
           verifyStore(
             fs,
-            { snapshots: opts.snapshots, concurrency: opts.concurrency, ...(aggregates ? { aggregates } : {}) },
+            {
+              snapshots: opts.snapshots,
+              concurrency: opts.concurrency,
+              ...(aggregates ? { aggregates } : {}),
+              ...(encryption ? { encryption } : {}),
+            },
             out,
           ),
         );
@@ -129,6 +150,31 @@ async function loadRegistrations(module: string): Promise<AggregateRegistration[
   const list = loaded.aggregates ?? loaded.default;
   if (!Array.isArray(list)) throw new ConfigurationError(`${module} exports no "aggregates" array of registrations`);
   return list;
+}
+
+/**
+ * Reads a key file: `{"currentKey": "k2", "keys": {"k1": "<base64>", "k2": "<base64>"}}`
+ * (each key 32 bytes). Its contents never appear in messages.
+ */
+async function loadKeys(file: string): Promise<EncryptionOptions> {
+  let parsed: { currentKey?: unknown; keys?: unknown };
+  try {
+    parsed = JSON.parse(await readFile(resolve(file), 'utf8')) as typeof parsed;
+  } catch (error) {
+    throw new ConfigurationError(`Cannot read the key file ${file}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const { keys, currentKey } = parsed;
+  if (typeof keys !== 'object' || keys === null || Object.values(keys).some((k) => typeof k !== 'string')) {
+    throw new ConfigurationError(`${file} needs "keys": an object of key ids to base64 keys`);
+  }
+  const decoded = Object.fromEntries(
+    Object.entries(keys as Record<string, string>).map(([id, k]) => [id, new Uint8Array(Buffer.from(k, 'base64'))]),
+  );
+  const current = typeof currentKey === 'string' ? currentKey : Object.keys(decoded)[0];
+  if (current === undefined) throw new ConfigurationError(`${file} holds no key`);
+  // Checked like a repository's keyring (sizes, ids), so a bad file fails as configuration.
+  new Keyring({ keys: decoded, currentKey: current });
+  return { keys: decoded, currentKey: current };
 }
 
 /** Runs the `evsrc` command line; resolves to its exit code. */

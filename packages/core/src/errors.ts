@@ -41,6 +41,14 @@ export const ErrorCode = {
   Configuration: 'EVSRC_CONFIGURATION',
   /** The retry helper gave up after its last attempt hit a concurrency conflict. */
   RetriesExhausted: 'EVSRC_RETRIES_EXHAUSTED',
+  /** An encrypted file failed authentication: it, its header or its key was tampered with (or the key is wrong). */
+  Tampered: 'EVSRC_TAMPERED',
+  /** A file is encrypted with a key id this process was not given. */
+  MissingKey: 'EVSRC_MISSING_KEY',
+  /** The aggregate's data key was destroyed (crypto-shredding): its files can never be read again. */
+  Forgotten: 'EVSRC_FORGOTTEN',
+  /** A stored event or snapshot has a schema version no registered upcaster chain leads from. */
+  Upcast: 'EVSRC_UPCAST',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -246,6 +254,69 @@ export class RetriesExhaustedError extends EvsrcError {
     cause: ConcurrencyError,
   ) {
     super(ErrorCode.RetriesExhausted, `Gave up after ${attempts} attempts: ${cause.message}`, { cause });
+  }
+}
+
+/**
+ * An encrypted file whose authentication tag does not match: the ciphertext, the header
+ * fields bound to it (kind, type, id, versions) or the key is not what was written.
+ */
+export class TamperedFileError extends EvsrcError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.Tampered, `Tampered file ${path}: ${reason}`);
+  }
+}
+
+/** A file names an encryption key id (or needs a key) this process was not given. */
+export class MissingKeyError extends EvsrcError {
+  constructor(
+    readonly path: string,
+    /** The key id the file names. */
+    readonly keyId: string,
+  ) {
+    super(
+      ErrorCode.MissingKey,
+      `Cannot read ${path}: it is encrypted with key ${JSON.stringify(keyId)}, which was not given (pass it in the encryption keyring)`,
+    );
+  }
+}
+
+/**
+ * The aggregate was forgotten: its data key was destroyed ({@link Repository.forget}),
+ * so its files can never be decrypted again. This is how an erasure request is honoured
+ * in an append-only store.
+ */
+export class ForgottenError extends EvsrcError {
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+  ) {
+    super(
+      ErrorCode.Forgotten,
+      `Aggregate ${aggregateType} ${preview(aggregateId)} was forgotten: its data key is destroyed and its events cannot be read`,
+    );
+  }
+}
+
+/** A stored event or snapshot's schema version cannot be brought to the current one. */
+export class UpcastError extends EvsrcError {
+  constructor(
+    readonly what: string,
+    readonly storedVersion: number,
+    readonly currentVersion: number,
+    readonly path?: string,
+  ) {
+    const why =
+      storedVersion > currentVersion
+        ? 'it was written by newer code'
+        : `no upcaster is registered from version ${storedVersion}`;
+    super(
+      ErrorCode.Upcast,
+      `Cannot read ${what} version ${storedVersion} as version ${currentVersion}: ${why}${path ? ` (in ${path})` : ''}`,
+    );
   }
 }
 

@@ -9,12 +9,28 @@
  * @packageDocumentation
  */
 
+export {
+  COMPRESSIONS,
+  type Compression,
+  zstdAvailable,
+} from './codec/compression.js';
+export { AES_256_GCM } from './codec/encryption.js';
+export { AGGREGATE_KEY, DataKeys, dataKeyPath, type EncryptionOptions, Keyring } from './codec/keys.js';
+export { type CodecFields, type CodecOptions, CodecPipeline, type FilePlace, needsDataKey } from './codec/pipeline.js';
+export {
+  type EventUpcaster,
+  type SnapshotUpcaster,
+  UpcasterChain,
+  upcastEvent,
+  upcastSnapshot,
+} from './codec/upcasting.js';
 export { readUrlParams, type UrlParamKind, type UrlParams } from './config/url-params.js';
 export * from './errors.js';
 export {
   type BatchHeader,
   FORMAT_VERSION,
   type ParsedFile,
+  PLAIN_FORMAT_VERSION,
   readFile,
   type SnapshotHeader,
   writeFile,

@@ -336,7 +336,7 @@ function validField(s: Sample, field: string, value: unknown): boolean {
   const int = Number.isSafeInteger(value) && (value as number) >= 0;
   switch (field) {
     case 'evsrc':
-      return value === 1;
+      return value === 1 || value === 2; // 2: a plain file may also say version 2
     case 'kind':
       return value === s.kind;
     case 'parser':

@@ -63,7 +63,7 @@ describe('file envelope', () => {
     );
     expect(() => readFile('f', backwards, 'batch')).toThrow(/malformed batch header/);
     expect(() => readFile('f', file(), 'snapshot')).toThrow(UnsupportedFormatError);
-    const newer = enc('{"evsrc":2,"kind":"batch"}\nxx');
+    const newer = enc('{"evsrc":3,"kind":"batch"}\nxx');
     const err = (() => {
       try {
         readFile('f', newer, 'batch');

@@ -1,10 +1,12 @@
-import { AggregateNotFoundError, type FileSystem, readStoredBatches } from '@evsrc/core';
+import { AggregateNotFoundError, type EncryptionOptions, type FileSystem, readStoredBatches } from '@evsrc/core';
 import type { Output } from '../output.js';
 
 /** Options of {@link show}. */
 export interface ShowOptions {
   readonly atVersion?: number;
   readonly json?: boolean;
+  /** The keys of an encrypted store. */
+  readonly encryption?: EncryptionOptions;
 }
 
 /**
@@ -15,7 +17,12 @@ export interface ShowOptions {
 export async function show(fs: FileSystem, type: string, id: string, options: ShowOptions, out: Output): Promise<void> {
   const limit = options.atVersion ?? Number.POSITIVE_INFINITY;
   let shown = 0;
-  outer: for await (const batch of readStoredBatches(fs, type, id)) {
+  outer: for await (const batch of readStoredBatches(
+    fs,
+    type,
+    id,
+    options.encryption ? { encryption: options.encryption } : {},
+  )) {
     for (const [i, event] of batch.events.entries()) {
       const version = batch.header.first + i;
       if (version > limit) break outer;

@@ -1,12 +1,20 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   type AggregateRegistration,
+  type CodecOptions,
+  CodecPipeline,
+  DataKeys,
+  type EncryptionOptions,
+  ErrorCode,
+  FileCodec,
   type FileSystem,
+  isEvsrcError,
+  json,
   listAggregateIds,
   listAggregateTypes,
   mapOrdered,
+  msgpack,
   Repository,
-  storedFileCodec,
   versionInName,
 } from '@evsrc/core';
 import type { Output } from '../output.js';
@@ -25,6 +33,11 @@ export interface VerifyOptions {
   readonly aggregates?: readonly AggregateRegistration[];
   /** Reads in flight (default 8). */
   readonly concurrency?: number;
+  /**
+   * The keys of an encrypted store. Without them, encrypted files are checked up to their
+   * checksums and header (their contents cannot be), and a note says how many.
+   */
+  readonly encryption?: EncryptionOptions;
 }
 
 /** What {@link verifyStore} found. */
@@ -32,7 +45,19 @@ export interface VerifyReport {
   readonly aggregates: number;
   readonly files: number;
   readonly problems: Problem[];
+  /** Files whose checksums hold but whose encrypted contents could not be checked (no key, or forgotten). */
+  readonly sealed: number;
 }
+
+/** How one verify run reads files: one codec with the given keys, and a count of what it could not decrypt. */
+interface Reader {
+  readonly codec: FileCodec;
+  sealed: number;
+}
+
+/** A key not given, or an aggregate forgotten: the file's checksums held, its contents cannot be read. */
+const isSealed = (error: unknown) =>
+  isEvsrcError(error, ErrorCode.MissingKey) || isEvsrcError(error, ErrorCode.Forgotten);
 
 interface Found {
   readonly type: string;
@@ -42,6 +67,8 @@ interface Found {
 
 const BATCH = /^events\/\d{12}\.batch$/;
 const SNAPSHOT = /^snapshots\/\d{12}\.snap$/;
+/** The aggregate's wrapped data key (crypto-shredding), beside its events. */
+const DATA_KEY = 'data.key';
 
 /**
  * `evsrc verify <url>`: checks every aggregate of a store — every batch and snapshot parses
@@ -56,8 +83,12 @@ export async function verifyStore(fs: FileSystem, options: VerifyOptions, out: O
     out.line(`${p.path}: ${p.message}`);
   };
   const found = await findAggregates(fs, report);
+  const codecOptions: CodecOptions = options.encryption ? { encryption: options.encryption } : {};
+  const pipeline = new CodecPipeline(codecOptions);
+  const dataKeys = pipeline.keyring ? new DataKeys(fs, pipeline.keyring) : undefined;
+  const reader: Reader = { codec: new FileCodec(json, [msgpack], pipeline, dataKeys), sealed: 0 };
   const repository = options.aggregates?.length
-    ? new Repository({ fileSystem: fs, aggregates: options.aggregates, onError: () => undefined })
+    ? new Repository({ fileSystem: fs, aggregates: options.aggregates, onError: () => undefined, codec: codecOptions })
     : undefined;
   if (!repository && options.snapshots && options.snapshots !== 'none') {
     out.note('snapshots are not compared with a replay: pass --aggregates <module> for that');
@@ -65,11 +96,20 @@ export async function verifyStore(fs: FileSystem, options: VerifyOptions, out: O
   const progress = out.progress('verify', found.length);
   let files = 0;
   for (const aggregate of found) {
-    files += await verifyAggregate(fs, aggregate, options, repository, report);
+    files += await verifyAggregate(fs, reader, aggregate, options, repository, report);
     progress.tick();
   }
   progress.stop();
-  return { aggregates: found.length, files, problems };
+  if (reader.sealed > 0) {
+    out.note(
+      `${reader.sealed} encrypted files were checked only up to their checksums and headers: ${
+        options.encryption
+          ? 'their key is missing or their aggregate was forgotten'
+          : 'pass --keys <file> to decrypt them'
+      }`,
+    );
+  }
+  return { aggregates: found.length, files, problems, sealed: reader.sealed };
 }
 
 async function findAggregates(fs: FileSystem, report: (p: Problem) => void): Promise<Found[]> {
@@ -90,6 +130,7 @@ async function findAggregates(fs: FileSystem, report: (p: Problem) => void): Pro
 /** Checks one aggregate; returns how many files it read. */
 async function verifyAggregate(
   fs: FileSystem,
+  reader: Reader,
   { type, id, folder }: Found,
   options: VerifyOptions,
   repository: Repository | undefined,
@@ -101,24 +142,25 @@ async function verifyAggregate(
     const rest = name.slice(folder.length);
     if (BATCH.test(rest)) batches.push(name);
     else if (SNAPSHOT.test(rest)) snapshots.push(name);
-    else report({ path: name, message: 'unexpected file: not a batch or snapshot name' });
+    else if (rest !== DATA_KEY) report({ path: name, message: 'unexpected file: not a batch or snapshot name' });
   }
-  const { ends, sound } = await checkBatches(fs, type, id, batches, options.concurrency ?? 8, report);
-  // A replay through broken batches would only repeat their problems.
-  await checkSnapshots(fs, type, id, snapshots, ends, options, sound ? repository : undefined, report);
+  const { ends, sound } = await checkBatches(fs, reader, type, id, batches, options.concurrency ?? 8, report);
+  // A replay through broken (or undecryptable) batches would only repeat their problems.
+  await checkSnapshots(fs, reader, type, id, snapshots, ends, options, sound ? repository : undefined, report);
   return batches.length + snapshots.length;
 }
 
 /** Checks the batches in order; returns the versions at which batches end, and whether all were sound. */
 async function checkBatches(
   fs: FileSystem,
+  reader: Reader,
   type: string,
   id: string,
   paths: readonly string[],
   concurrency: number,
   report: (p: Problem) => void,
 ): Promise<{ ends: Set<number>; sound: boolean }> {
-  const codec = storedFileCodec();
+  const { codec } = reader;
   const ends = new Set<number>();
   let expected: number | undefined = 1;
   let sound = true;
@@ -127,7 +169,13 @@ async function checkBatches(
       const bytes = await fs.read(path);
       if (bytes === undefined) return { path, error: 'listed, then gone when read' };
       const first = versionInName(path, '.batch') as number;
-      return { path, batch: codec.decodeBatch(path, bytes, { type, id, first }) };
+      try {
+        return { path, batch: await codec.readBatch(path, bytes, { type, id, first }) };
+      } catch (error) {
+        if (!isSealed(error)) throw error;
+        // Checksums and header held (they are checked before decrypting): keep checking the versions.
+        return { path, batch: { header: codec.batchHeader(path, bytes, { type, id, first }) }, sealed: true };
+      }
     } catch (error) {
       return { path, error: error instanceof Error ? error.message : String(error) };
     }
@@ -138,6 +186,10 @@ async function checkBatches(
       sound = false;
       expected = undefined; // the unreadable batch's range is unknown: do not report the next one as a gap
       continue;
+    }
+    if (result.sealed) {
+      reader.sealed++;
+      sound = false;
     }
     const { first, last } = result.batch.header;
     if (expected !== undefined && first !== expected) {
@@ -156,6 +208,7 @@ async function checkBatches(
 
 async function checkSnapshots(
   fs: FileSystem,
+  reader: Reader,
   type: string,
   id: string,
   paths: readonly string[],
@@ -168,7 +221,7 @@ async function checkSnapshots(
   const registration = options.aggregates?.find((a) => a.aggregate.type === type);
   for (const [index, path] of paths.entries()) {
     const version = versionInName(path, '.snap') as number;
-    const snapshot = await readSnapshot(fs, { type, id, version }, path, report);
+    const snapshot = await readSnapshot(fs, reader, { type, id, version }, path, report);
     if (snapshot === undefined) continue;
     if (!ends.has(version)) report({ path, message: `snapshot at version ${version}, which no batch ends at` });
     const compare = mode === 'full' || (mode === 'sample' && index === paths.length - 1);
@@ -181,6 +234,7 @@ async function checkSnapshots(
 /** Reads and decodes a snapshot; reports and returns undefined when it cannot. */
 async function readSnapshot(
   fs: FileSystem,
+  reader: Reader,
   expected: { type: string; id: string; version: number },
   path: string,
   report: (p: Problem) => void,
@@ -188,8 +242,12 @@ async function readSnapshot(
   try {
     const bytes = await fs.read(path);
     if (bytes === undefined) return undefined;
-    return { state: storedFileCodec().decodeSnapshot(path, bytes, expected).state };
+    return { state: (await reader.codec.readSnapshot(path, bytes, expected)).state };
   } catch (error) {
+    if (isSealed(error)) {
+      reader.sealed++;
+      return undefined;
+    }
     report({ path, message: error instanceof Error ? error.message : String(error) });
     return undefined;
   }

@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import type { CodecFields } from '../codec/pipeline.js';
 import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
 
 /**
@@ -8,11 +9,18 @@ import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
  * @module
  */
 
-/** The version of the file format this code writes and reads. */
-export const FORMAT_VERSION = 1;
+/**
+ * The newest version of the file format this code reads. Files whose body went through
+ * codec stages (compression, encryption) are written as version 2, so that readers that
+ * predate the stages refuse them instead of misreading them; plain files are still
+ * written as version 1, byte for byte as before.
+ */
+export const FORMAT_VERSION = 2;
+/** The format version of plain files (no codec stages). */
+export const PLAIN_FORMAT_VERSION = 1;
 
 /** Header of a batch file. */
-export interface BatchHeader {
+export interface BatchHeader extends CodecFields {
   evsrc: number;
   kind: 'batch';
   /** Name of the `EventBatchParser` that wrote the body. */
@@ -33,7 +41,7 @@ export interface BatchHeader {
 }
 
 /** Header of a snapshot file. */
-export interface SnapshotHeader {
+export interface SnapshotHeader extends CodecFields {
   evsrc: number;
   kind: 'snapshot';
   /** Name of the `AggregateParser` that wrote the body. */
@@ -44,6 +52,8 @@ export interface SnapshotHeader {
   version: number;
   /** Timestamp of the event at `version`. */
   timestamp: number;
+  /** The aggregate class's `snapshotVersion` when the state was written (absent: 1). */
+  schema?: number;
   bytes: number;
   crc32: number;
   /** CRC-32 of the header line before this field (absent in files written before it was added). */
@@ -71,7 +81,9 @@ const HEADER_CRC = 'hcrc32';
  */
 export function writeFile<H extends AnyHeader = AnyHeader>(fields: HeaderFields<H>, body: Uint8Array): Uint8Array {
   const { [HEADER_CRC]: _ignored, ...rest } = fields as HeaderFields<H> & { hcrc32?: unknown };
-  const header = { evsrc: FORMAT_VERSION, ...rest, bytes: body.byteLength, crc32: crc32(body) };
+  const staged = Array.isArray((rest as CodecFields).codec) && ((rest as CodecFields).codec as string[]).length > 0;
+  const evsrc = staged ? FORMAT_VERSION : PLAIN_FORMAT_VERSION;
+  const header = { evsrc, ...rest, bytes: body.byteLength, crc32: crc32(body) };
   const covered = JSON.stringify(header).slice(0, -1); // without the closing brace
   const head = encoder.encode(`${covered},"${HEADER_CRC}":${crc32(encoder.encode(covered))}}\n`);
   const out = new Uint8Array(head.byteLength + body.byteLength);
@@ -133,7 +145,7 @@ export function readFile<K extends AnyHeader['kind']>(
         isStr(header.commit) &&
         (header.last as number) >= (header.first as number)
       : isInt(header.version) && typeof header.timestamp === 'number' && Number.isFinite(header.timestamp);
-  if (!common || !specific) throw new CorruptFileError(path, `malformed ${kind} header`);
+  if (!common || !specific || !codecFieldsValid(header)) throw new CorruptFileError(path, `malformed ${kind} header`);
   const body = bytes.subarray(end + 1);
   if (body.byteLength !== header.bytes) {
     throw new CorruptFileError(
@@ -143,6 +155,20 @@ export function readFile<K extends AnyHeader['kind']>(
   }
   if (crc32(body) !== header.crc32) throw new CorruptFileError(path, 'checksum mismatch (the body was altered)');
   return { header: header as unknown as Extract<AnyHeader, { kind: K }>, body };
+}
+
+/** The codec fields are absent (a plain file) or well-formed, and only in a version-2 file. */
+function codecFieldsValid(header: Record<string, unknown>): boolean {
+  const { codec, key, iv, schema } = header;
+  if (schema !== undefined && !(isInt(schema) && schema >= 1)) return false;
+  if (codec === undefined) return key === undefined && iv === undefined;
+  return (
+    (header.evsrc as number) >= 2 &&
+    Array.isArray(codec) &&
+    codec.every(isStr) &&
+    (key === undefined || isStr(key)) &&
+    (iv === undefined || isStr(iv))
+  );
 }
 
 /**

@@ -1,3 +1,5 @@
+import { DataKeys, type EncryptionOptions } from '../codec/keys.js';
+import { CodecPipeline } from '../codec/pipeline.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
@@ -15,6 +17,8 @@ export interface ReadStoredBatchesOptions {
   readonly concurrency?: number;
   /** Formats to read besides JSON and MessagePack. */
   readonly formats?: readonly Format[];
+  /** The keys of an encrypted store (without them, encrypted files fail with `EVSRC_MISSING_KEY`). */
+  readonly encryption?: EncryptionOptions;
 }
 
 /**
@@ -30,7 +34,7 @@ export function readStoredBatches(
 ): AsyncGenerator<DecodedBatch> {
   return readBatches({
     fs,
-    codec: new FileCodec(json, [msgpack, ...(options.formats ?? [])]),
+    codec: storedFileCodec(options.formats, options.encryption, fs),
     type,
     id,
     afterVersion: options.afterVersion ?? 0,
@@ -38,9 +42,18 @@ export function readStoredBatches(
   });
 }
 
-/** Decodes and checks one batch or snapshot file as stored at `path`, for tools. */
-export function storedFileCodec(formats: readonly Format[] = []): FileCodec {
-  return new FileCodec(json, [msgpack, ...formats]);
+/**
+ * Decodes and checks one batch or snapshot file as stored at `path`, for tools. With
+ * `encryption` it decrypts too (and, given the file system, finds aggregates' data keys).
+ */
+export function storedFileCodec(
+  formats: readonly Format[] = [],
+  encryption?: EncryptionOptions,
+  fileSystem?: FileSystem,
+): FileCodec {
+  const pipeline = new CodecPipeline(encryption ? { encryption } : {});
+  const dataKeys = pipeline.keyring && fileSystem ? new DataKeys(fileSystem, pipeline.keyring) : undefined;
+  return new FileCodec(json, [msgpack, ...formats], pipeline, dataKeys);
 }
 
 export { FileCodec } from '../repository/codec.js';

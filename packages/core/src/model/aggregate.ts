@@ -25,6 +25,12 @@ export interface PendingEvent {
 export interface AggregateClass<A extends Aggregate = Aggregate> {
   /** The name stored in paths and files; unique within a repository. */
   readonly type: string;
+  /**
+   * The schema version of the state `toSnapshot()` returns (default 1). Raise it when the
+   * state's shape changes: older snapshots are then upcast (if snapshot upcasters are
+   * registered) or ignored, and the state is rebuilt from the events.
+   */
+  readonly snapshotVersion?: number;
   new (id: string): A;
 }
 

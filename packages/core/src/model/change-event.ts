@@ -33,6 +33,11 @@ export abstract class ChangeEvent<A extends Aggregate = Aggregate> {
 export interface ChangeEventClass<E extends ChangeEvent = ChangeEvent> {
   /** The name stored in files; unique among the events of one aggregate type. */
   readonly type: string;
+  /**
+   * The schema version of the payload (default 1), stored with each event. Raise it when
+   * the payload's shape changes and register upcasters from each older version.
+   */
+  readonly version?: number;
   // biome-ignore lint/suspicious/noExplicitAny: any constructor signature is accepted.
   new (...args: any[]): E;
   /** Optional: builds the event from its stored payload (default: copy fields onto a bare instance). */

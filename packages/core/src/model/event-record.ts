@@ -41,6 +41,8 @@ export interface StoredEvent {
   timestamp: number;
   /** Plain data: what `ChangeEvent.toPayload()` returned. */
   payload: unknown;
+  /** The payload's schema version: the event class's static `version` when written (absent: 1). */
+  version?: number;
   /** Optional unique id of the event. */
   eventId?: string;
   /** Optional correlation/causation ids and other strings. */

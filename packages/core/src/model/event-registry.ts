@@ -1,3 +1,4 @@
+import { type EventUpcaster, eventVersion, UpcasterChain } from '../codec/upcasting.js';
 import { ConfigurationError, CorruptFileError, InvalidIdError, UnknownEventTypeError } from '../errors.js';
 import type { ChangeEvent, ChangeEventClass } from './change-event.js';
 import { copyFields } from './change-event.js';
@@ -12,15 +13,20 @@ const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export class EventRegistry {
   readonly #byName = new Map<string, ChangeEventClass>();
   readonly #byClass = new Map<ChangeEventClass, string>();
+  readonly #versions = new Map<string, number>();
+  readonly #chains = new Map<string, UpcasterChain<Record<string, unknown>>>();
 
   /**
    * @param aggregateType the aggregate type these events belong to (for messages).
    * @param classes its event classes.
-   * @throws {ConfigurationError} on a missing, invalid or duplicate `type` name.
+   * @param upcasters upcasters of their older payload versions.
+   * @throws {ConfigurationError} on a missing, invalid or duplicate `type` name, a bad
+   * `version`, or an upcaster of an unregistered type or a duplicate step.
    */
   constructor(
     readonly aggregateType: string,
     classes: readonly ChangeEventClass[],
+    upcasters: readonly EventUpcaster[] = [],
   ) {
     for (const cls of classes) {
       const name: unknown = cls?.type;
@@ -42,7 +48,21 @@ export class EventRegistry {
       }
       this.#byName.set(name, cls);
       this.#byClass.set(cls, name);
+      this.#versions.set(name, eventVersion(cls));
     }
+    for (const name of new Set(upcasters.map((u) => u.type))) {
+      const current = this.#versions.get(name);
+      if (current === undefined) {
+        throw new ConfigurationError(`An upcaster names event type "${name}", not registered in ${aggregateType}`);
+      }
+      const steps = upcasters.filter((u) => u.type === name);
+      this.#chains.set(name, new UpcasterChain(`event "${name}" of ${aggregateType}`, current, steps));
+    }
+  }
+
+  /** The schema version of an event's class (its static `version`, default 1). */
+  versionOf(event: ChangeEvent): number {
+    return this.#versions.get(this.nameOf(event)) ?? 1;
   }
 
   /** The registered names. */
@@ -64,12 +84,23 @@ export class EventRegistry {
   /**
    * Rebuilds an event from its stored name and payload.
    * @param path the file it came from, named in errors.
+   * @param version the payload's stored schema version (default 1): older ones are upcast.
    * @throws {UnknownEventTypeError} for a name not registered.
    * @throws {CorruptFileError} when the payload is not an object (and the class has no `fromPayload`).
+   * @throws {UpcastError} when no upcaster chain leads from `version` to the class's version.
    */
-  create(name: string, payload: unknown, path?: string): ChangeEvent {
+  create(name: string, payload: unknown, path?: string, version = 1): ChangeEvent {
     const cls = this.#byName.get(name);
     if (cls === undefined) throw new UnknownEventTypeError(this.aggregateType, name, path);
+    const current = this.#versions.get(name) ?? 1;
+    if (version !== current) {
+      const chain =
+        this.#chains.get(name) ?? new UpcasterChain<Record<string, unknown>>(`event "${name}"`, current, []);
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+        throw new CorruptFileError(path ?? '(no file)', `payload of event "${name}" is not an object`);
+      }
+      payload = chain.upcast(payload as Record<string, unknown>, version, path);
+    }
     if (cls.fromPayload) return cls.fromPayload(payload);
     const event = Object.create(cls.prototype) as ChangeEvent;
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {

@@ -1,3 +1,4 @@
+import type { EventUpcaster, SnapshotUpcaster } from '../codec/upcasting.js';
 import type { Aggregate, AggregateClass } from '../model/aggregate.js';
 import type { ChangeEventClass } from '../model/change-event.js';
 
@@ -28,6 +29,13 @@ export interface AggregateRegistration<A extends Aggregate = Aggregate> {
   readonly events: readonly ChangeEventClass[];
   /** When to write snapshots: a policy, or `{ every: n }`. Default: never. */
   readonly snapshots?: SnapshotPolicy | { every: number };
+  /** Upcasters of older event payload versions (see `upcastEvent`). Default: none. */
+  readonly upcasters?: readonly EventUpcaster[];
+  /**
+   * Upcasters of older snapshot versions (see `upcastSnapshot`). Default: none — a
+   * snapshot older than the class's `snapshotVersion` is ignored and the state rebuilt from the events.
+   */
+  readonly snapshotUpcasters?: readonly SnapshotUpcaster[];
 }
 
 /**

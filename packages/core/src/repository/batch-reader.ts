@@ -36,7 +36,7 @@ export async function* readBatches(request: BatchReadRequest): AsyncGenerator<De
     }
     const bytes = await storage('read', path, () => fs.read(path));
     if (bytes === undefined) throw new CorruptFileError(path, 'listed, then gone when read');
-    return codec.decodeBatch(path, bytes, { type, id, first });
+    return codec.readBatch(path, bytes, { type, id, first });
   });
   let expected = afterVersion + 1;
   let previous: string | undefined;

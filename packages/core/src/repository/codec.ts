@@ -1,5 +1,7 @@
-import { CorruptFileError, MisplacedFileError, UnsupportedFormatError } from '../errors.js';
-import { type BatchHeader, readFile, type SnapshotHeader, writeFile } from '../format/envelope.js';
+import type { DataKeys } from '../codec/keys.js';
+import { CodecPipeline, type FilePlace, needsDataKey } from '../codec/pipeline.js';
+import { CorruptFileError, MisplacedFileError, MissingKeyError, UnsupportedFormatError } from '../errors.js';
+import { type BatchHeader, type ParsedFile, readFile, type SnapshotHeader, writeFile } from '../format/envelope.js';
 import type { EventMetadata, StoredEvent } from '../model/event-record.js';
 import type { Format } from '../parsers/parser.js';
 
@@ -17,28 +19,85 @@ export interface DecodedSnapshot {
   readonly state: unknown;
 }
 
-/** Encodes and decodes evsrc files with one format for writing and any known format for reading. */
+type Derived = 'evsrc' | 'bytes' | 'crc32' | 'kind' | 'parser' | 'codec' | 'key' | 'iv';
+/** The header fields a caller gives for a new batch. */
+export type BatchFields = Omit<BatchHeader, Derived>;
+/** The header fields a caller gives for a new snapshot. */
+export type SnapshotFields = Omit<SnapshotHeader, Derived>;
+
+/**
+ * Encodes and decodes evsrc files: one format (parser) and one {@link CodecPipeline} for
+ * writing; any known format and any codec stages the header names for reading.
+ */
 export class FileCodec {
   readonly #formats = new Map<string, Format>();
 
+  /**
+   * @param pipeline the codec stages for new files, and the keys to read encrypted ones (default: plain).
+   * @param dataKeys where per-aggregate data keys come from (needed to read or write files encrypted with them).
+   */
   constructor(
     readonly writeFormat: Format,
     readable: readonly Format[],
+    readonly pipeline: CodecPipeline = new CodecPipeline(),
+    readonly dataKeys?: DataKeys,
   ) {
     for (const f of [writeFormat, ...readable]) this.#formats.set(f.name, f);
   }
 
-  encodeBatch(
-    fields: Omit<BatchHeader, 'evsrc' | 'bytes' | 'crc32' | 'kind' | 'parser'>,
-    events: readonly StoredEvent[],
-  ) {
-    const body = this.writeFormat.events.encode(events);
-    return writeFile<BatchHeader>({ kind: 'batch', parser: this.writeFormat.events.name, ...fields }, body);
+  /** Encodes a batch file; `dataKey` is the aggregate's data key when the pipeline writes with data keys. */
+  encodeBatch(fields: BatchFields, events: readonly StoredEvent[], dataKey?: Uint8Array): Uint8Array {
+    const place: FilePlace = { kind: 'batch', type: fields.type, id: fields.id, position: fields.first };
+    const staged = this.pipeline.encode(this.writeFormat.events.encode(events), place, dataKey);
+    const header = { kind: 'batch' as const, parser: this.writeFormat.events.name, ...fields, ...staged.fields };
+    return writeFile<BatchHeader>(header, staged.body);
   }
 
-  encodeSnapshot(fields: Omit<SnapshotHeader, 'evsrc' | 'bytes' | 'crc32' | 'kind' | 'parser'>, state: unknown) {
-    const body = this.writeFormat.snapshots.encode(state);
-    return writeFile<SnapshotHeader>({ kind: 'snapshot', parser: this.writeFormat.snapshots.name, ...fields }, body);
+  /** Encodes a snapshot file; `dataKey` as for {@link encodeBatch}. */
+  encodeSnapshot(fields: SnapshotFields, state: unknown, dataKey?: Uint8Array): Uint8Array {
+    const place: FilePlace = { kind: 'snapshot', type: fields.type, id: fields.id, position: fields.version };
+    const staged = this.pipeline.encode(this.writeFormat.snapshots.encode(state), place, dataKey);
+    const header = { kind: 'snapshot' as const, parser: this.writeFormat.snapshots.name, ...fields, ...staged.fields };
+    return writeFile<SnapshotHeader>(header, staged.body);
+  }
+
+  /** The aggregate's data key when new files need one (fetched or created through `dataKeys`), else `undefined`. */
+  async writeKey(type: string, id: string): Promise<Uint8Array | undefined> {
+    if (!this.pipeline.writesWithDataKeys) return undefined;
+    if (!this.dataKeys) throw new MissingKeyError('(new file)', '@aggregate');
+    return this.dataKeys.forWrite(type, id);
+  }
+
+  /** Like {@link decodeBatch}, fetching the aggregate's data key first when the file needs it. */
+  async readBatch(
+    path: string,
+    bytes: Uint8Array,
+    expected: { type: string; id: string; first: number },
+  ): Promise<DecodedBatch> {
+    const parsed = readFile(path, bytes, 'batch');
+    checkPlace(path, parsed.header, expected);
+    return this.#batch(path, parsed, expected, await this.#readKey(path, parsed.header, expected));
+  }
+
+  /** Like {@link decodeSnapshot}, fetching the aggregate's data key first when the file needs it. */
+  async readSnapshot(
+    path: string,
+    bytes: Uint8Array,
+    expected: { type: string; id: string; version: number },
+  ): Promise<DecodedSnapshot> {
+    const parsed = readFile(path, bytes, 'snapshot');
+    checkPlace(path, parsed.header, expected);
+    return this.#snapshot(path, parsed, expected, await this.#readKey(path, parsed.header, expected));
+  }
+
+  async #readKey(
+    path: string,
+    header: BatchHeader | SnapshotHeader,
+    expected: { type: string; id: string },
+  ): Promise<Uint8Array | undefined> {
+    if (!needsDataKey(header)) return undefined;
+    if (!this.dataKeys) throw new MissingKeyError(path, '@aggregate');
+    return this.dataKeys.forRead(expected.type, expected.id);
   }
 
   /** Reads only the header of a batch, checked against where it was found. */
@@ -55,13 +114,28 @@ export class FileCodec {
    * Decodes a batch and checks it belongs at `path`.
    * @throws {CorruptFileError} {MisplacedFileError} {UnsupportedFormatError}
    */
-  decodeBatch(path: string, bytes: Uint8Array, expected: { type: string; id: string; first: number }): DecodedBatch {
-    const { header, body } = readFile(path, bytes, 'batch');
+  decodeBatch(
+    path: string,
+    bytes: Uint8Array,
+    expected: { type: string; id: string; first: number },
+    dataKey?: Uint8Array,
+  ): DecodedBatch {
+    return this.#batch(path, readFile(path, bytes, 'batch'), expected, dataKey);
+  }
+
+  #batch(
+    path: string,
+    { header, body: stored }: ParsedFile<BatchHeader>,
+    expected: { type: string; id: string; first: number },
+    dataKey: Uint8Array | undefined,
+  ): DecodedBatch {
     checkPlace(path, header, expected);
     if (header.first !== expected.first) {
       throw new MisplacedFileError(path, `its header says it starts at version ${header.first}`);
     }
     const format = this.#format(path, header.parser);
+    const place: FilePlace = { kind: 'batch', type: header.type, id: header.id, position: header.first };
+    const body = this.pipeline.decode(path, header, stored, place, dataKey);
     let decoded: unknown;
     try {
       decoded = format.events.decode(body);
@@ -85,13 +159,24 @@ export class FileCodec {
     path: string,
     bytes: Uint8Array,
     expected: { type: string; id: string; version: number },
+    dataKey?: Uint8Array,
   ): DecodedSnapshot {
-    const { header, body } = readFile(path, bytes, 'snapshot');
+    return this.#snapshot(path, readFile(path, bytes, 'snapshot'), expected, dataKey);
+  }
+
+  #snapshot(
+    path: string,
+    { header, body: stored }: ParsedFile<SnapshotHeader>,
+    expected: { type: string; id: string; version: number },
+    dataKey: Uint8Array | undefined,
+  ): DecodedSnapshot {
     checkPlace(path, header, expected);
     if (header.version !== expected.version) {
       throw new MisplacedFileError(path, `its header says version ${header.version}`);
     }
     const format = this.#format(path, header.parser);
+    const place: FilePlace = { kind: 'snapshot', type: header.type, id: header.id, position: header.version };
+    const body = this.pipeline.decode(path, header, stored, place, dataKey);
     try {
       return { path, header, state: format.snapshots.decode(body) };
     } catch (error) {
@@ -132,6 +217,9 @@ function checkStoredEvent(path: string, value: unknown, index: number): void {
   if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) throw bad('has no timestamp');
   if (!('payload' in e)) throw bad('has no payload');
   if (e.eventId !== undefined && typeof e.eventId !== 'string') throw bad('has a non-string eventId');
+  if (e.version !== undefined && !(Number.isSafeInteger(e.version) && e.version >= 1)) {
+    throw bad('has a version that is not a positive integer');
+  }
   if (e.metadata !== undefined && !isMetadata(e.metadata)) throw bad('has metadata that is not a map of strings');
 }
 

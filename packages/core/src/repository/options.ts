@@ -1,3 +1,4 @@
+import type { CodecOptions } from '../codec/pipeline.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { EventMetadata } from '../model/event-record.js';
 import type { Format } from '../parsers/parser.js';
@@ -18,6 +19,12 @@ export interface RepositoryOptions {
   readonly aggregates: readonly AggregateRegistration[];
   /** The format new files are written in (default: JSON). Files of any known format are read. */
   readonly format?: Format | 'json' | 'msgpack';
+  /**
+   * The codec pipeline for new files: compression and/or AES-256-GCM encryption (with
+   * per-aggregate data keys for crypto-shredding). Default: plain. Files written with any
+   * settings are read, as their headers say (encrypted ones need their key in the keyring).
+   */
+  readonly codec?: CodecOptions;
   /** Extra formats to read, besides JSON, MessagePack and `format`. */
   readonly readFormats?: readonly Format[];
   /** The clock stamped on stored events, in ms since the epoch (default `Date.now`). */

@@ -1,4 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DataKeys } from '../codec/keys.js';
+import { CodecPipeline } from '../codec/pipeline.js';
+import { snapshotVersion, UpcasterChain } from '../codec/upcasting.js';
 import {
   AggregateNotFoundError,
   ConcurrencyError,
@@ -42,6 +45,8 @@ interface Registered {
   readonly aggregate: AggregateClass;
   readonly events: EventRegistry;
   readonly snapshots?: SnapshotPolicy;
+  /** The snapshot schema: the class's `snapshotVersion` and the upcasters leading to it. */
+  readonly snapshotSchema: UpcasterChain<unknown>;
 }
 
 /**
@@ -74,7 +79,9 @@ export class Repository {
       timeoutMs === undefined ? options.fileSystem : new BoundedFileSystem(options.fileSystem, timeoutMs);
     const format =
       options.format === 'msgpack' ? msgpack : options.format === 'json' || !options.format ? json : options.format;
-    this.#codec = new FileCodec(format, [json, msgpack, ...(options.readFormats ?? [])]);
+    const pipeline = new CodecPipeline(options.codec);
+    const dataKeys = pipeline.keyring ? new DataKeys(this.fileSystem, pipeline.keyring) : undefined;
+    this.#codec = new FileCodec(format, [json, msgpack, ...(options.readFormats ?? [])], pipeline, dataKeys);
     this.#clock = options.clock ?? Date.now;
     const cache = options.cache;
     this.#cache = cache ? new AggregateCache(cache === true ? 1000 : (cache.maxEntries ?? 1000)) : undefined;
@@ -98,7 +105,12 @@ export class Repository {
     const entry: Registered = {
       type,
       aggregate: registration.aggregate,
-      events: new EventRegistry(type, registration.events),
+      events: new EventRegistry(type, registration.events, registration.upcasters),
+      snapshotSchema: new UpcasterChain(
+        `snapshots of ${type}`,
+        snapshotVersion(registration.aggregate),
+        registration.snapshotUpcasters ?? [],
+      ),
       ...(snapshots ? { snapshots: typeof snapshots === 'function' ? snapshots : everyNEvents(snapshots.every) } : {}),
     };
     this.#byClass.set(registration.aggregate, entry);
@@ -182,16 +194,19 @@ export class Repository {
     const commit = inner.commitId();
     const stored: StoredEvent[] = pending.map((p) => {
       const metadata = options.metadata || p.metadata ? { ...options.metadata, ...p.metadata } : undefined;
+      const version = reg.events.versionOf(p.event);
       return {
         type: reg.events.nameOf(p.event),
         timestamp,
         payload: p.event.toPayload(),
+        ...(version !== 1 ? { version } : {}),
         ...(p.eventId !== undefined ? { eventId: p.eventId } : {}),
         ...(metadata ? { metadata } : {}),
       };
     });
     const path = batchPath(reg.type, id, first);
-    const bytes = this.#codec.encodeBatch({ type: reg.type, id, first, last, commit }, stored);
+    const dataKey = await this.#codec.writeKey(reg.type, id);
+    const bytes = this.#codec.encodeBatch({ type: reg.type, id, first, last, commit }, stored, dataKey);
     let records: EventRecord[];
     try {
       await storage('create', path, () => this.fileSystem.create(path, bytes));
@@ -239,7 +254,7 @@ export class Repository {
     if (bytes === undefined) return undefined;
     const header = this.#codec.batchHeader(path, bytes, { type: reg.type, id, first });
     if (header.commit !== commit || header.last !== last) return undefined;
-    const batch = this.#codec.decodeBatch(path, bytes, { type: reg.type, id, first });
+    const batch = await this.#codec.readBatch(path, bytes, { type: reg.type, id, first });
     // Same commit id: the bytes are ours; keep the caller's event objects.
     return this.#records(reg, id, batch).map((r, i) => ({
       ...r,
@@ -289,6 +304,26 @@ export class Repository {
     }
   }
 
+  /**
+   * Crypto-shredding: destroys the aggregate's data key, so its stored events and
+   * snapshots can never be decrypted again; loading it then fails with a
+   * `ForgottenError` (`EVSRC_FORGOTTEN`), and it can never be saved again. The files stay
+   * (append-only), as unreadable ciphertext. Needs `codec.encryption.perAggregateKeys`.
+   *
+   * Other processes keep data keys they already used in memory until they restart.
+   * @throws {ConfigurationError} when the repository has no per-aggregate keys.
+   */
+  async forget(aggregate: AggregateClass, id: string): Promise<void> {
+    const reg = this.#registered(aggregate);
+    const dataKeys = this.#codec.dataKeys;
+    if (!dataKeys || !this.#codec.pipeline.writesWithDataKeys) {
+      throw new ConfigurationError('forget() needs codec.encryption.perAggregateKeys: true');
+    }
+    encodeSegment(id);
+    this.#cache?.delete(cacheKey(reg.type, id));
+    await dataKeys.forget(reg.type, id);
+  }
+
   async #load(reg: Registered, id: string, asOf: AsOf | undefined): Promise<Aggregate | undefined> {
     const bounds = loadBounds(asOf);
     const aggregate = await this.#startingPoint(reg, id, bounds);
@@ -302,7 +337,8 @@ export class Repository {
           const stored = events[i] as StoredEvent;
           const version = first + i;
           if (version > bounds.toVersion || stored.timestamp > bounds.toTime) break outer;
-          inner.replay(reg.events.create(stored.type, stored.payload, path), version, stored.timestamp);
+          const event = reg.events.create(stored.type, stored.payload, path, stored.version);
+          inner.replay(event, version, stored.timestamp);
         }
       }
     }
@@ -340,13 +376,18 @@ export class Repository {
       try {
         const bytes = await storage('read', path, () => this.fileSystem.read(path));
         if (bytes === undefined) continue;
-        const snapshot = this.#codec.decodeSnapshot(path, bytes, { type: reg.type, id, version });
+        const snapshot = await this.#codec.readSnapshot(path, bytes, { type: reg.type, id, version });
         if (snapshot.header.timestamp > toTime) continue;
+        // A snapshot of another schema version is upcast when it can be, else ignored (rebuilt from events).
+        const schema = snapshot.header.schema ?? 1;
+        if (!reg.snapshotSchema.reaches(schema)) continue;
         const aggregate = new reg.aggregate(id);
-        aggregate.restoreSnapshot(snapshot.state);
+        aggregate.restoreSnapshot(reg.snapshotSchema.upcast(snapshot.state, schema, path));
         aggregate[internal].restored(version, snapshot.header.timestamp);
         return aggregate;
       } catch (error) {
+        // A forgotten aggregate's events are as unreadable as its snapshots: no fallback, no warning.
+        if (isEvsrcError(error, ErrorCode.Forgotten)) throw error;
         // Snapshots are derived data: report a bad one and fall back to an older one, or to the events.
         this.#onError(error, { operation: 'snapshot-read', aggregateType: reg.type, aggregateId: id });
       }
@@ -357,13 +398,16 @@ export class Repository {
   async #writeSnapshot(reg: Registered, aggregate: Aggregate): Promise<void> {
     const path = snapshotPath(reg.type, aggregate.id, aggregate.storedVersion);
     try {
+      const schema = reg.snapshotSchema.current;
       const fields = {
         type: reg.type,
         id: aggregate.id,
         version: aggregate.storedVersion,
         timestamp: aggregate.timestamp,
+        ...(schema !== 1 ? { schema } : {}),
       };
-      const bytes = this.#codec.encodeSnapshot(fields, aggregate.toSnapshot());
+      const dataKey = await this.#codec.writeKey(reg.type, aggregate.id);
+      const bytes = this.#codec.encodeSnapshot(fields, aggregate.toSnapshot(), dataKey);
       await storage('create', path, () => this.fileSystem.create(path, bytes));
     } catch (error) {
       if (isEvsrcError(error, ErrorCode.FileExists)) return;
@@ -389,7 +433,7 @@ export class Repository {
       version: batch.header.first + i,
       timestamp: s.timestamp,
       type: s.type,
-      event: reg.events.create(s.type, s.payload, batch.path),
+      event: reg.events.create(s.type, s.payload, batch.path, s.version),
       ...(s.eventId !== undefined ? { eventId: s.eventId } : {}),
       ...(s.metadata ? { metadata: s.metadata } : {}),
     }));
