@@ -16,6 +16,7 @@ export {
 export { isSecretParam, redactUrl } from './redact.js';
 export {
   type BackendName,
+  type CompressionName,
   DEFAULT_STORE,
   type FormatName,
   type ParseOptions,

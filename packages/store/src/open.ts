@@ -66,7 +66,11 @@ export async function openFileSystem(store?: string | URL | StoreUrl, options: P
 
 /** Options of {@link openRepository}: the repository's, with the store as a URL. */
 export interface OpenRepositoryOptions extends Omit<RepositoryOptions, 'fileSystem' | 'format'>, ParseOptions {
-  /** The store URL (default: `EVSRC_STORE`, else the local folder `./.evsrc-data`). Its `?format=` picks the format. */
+  /**
+   * The store URL (default: `EVSRC_STORE`, else the local folder `./.evsrc-data`). Its
+   * `?format=` picks the format and `?compression=` the compression of new files
+   * (encryption keys are secrets: pass them in `codec`, never in a URL).
+   */
   readonly store?: string | URL;
 }
 
@@ -83,7 +87,10 @@ export async function openRepository(options: OpenRepositoryOptions): Promise<Re
   const { store, env, cwd, ...repositoryOptions } = options;
   const parsed = parseStoreUrl(store, { ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) });
   const fileSystem = await openFileSystem(parsed, { ...(env ? { env } : {}) });
-  return new Repository({ ...repositoryOptions, fileSystem, format: parsed.format });
+  const codec = parsed.compression
+    ? { ...repositoryOptions.codec, compression: parsed.compression }
+    : repositoryOptions.codec;
+  return new Repository({ ...repositoryOptions, ...(codec ? { codec } : {}), fileSystem, format: parsed.format });
 }
 
 function isStoreUrl(value: unknown): value is StoreUrl {

@@ -12,16 +12,23 @@ export const DEFAULT_STORE = './.evsrc-data';
 /** The backends a URL can name, by scheme. */
 export type BackendName = 'memory' | 'file' | 's3' | 'azure' | 'redis';
 
+/** The compressions `?compression=` can name (`zstd` needs a Node that has it). */
+export type CompressionName = 'deflate' | 'brotli' | 'zstd';
+
+const COMPRESSIONS: readonly string[] = ['deflate', 'brotli', 'zstd'];
+
 /** The formats `?format=` can name. */
 export type FormatName = 'json' | 'msgpack';
 
 /** A parsed store URL. */
 export interface StoreUrl {
   readonly backend: BackendName;
-  /** The URL without the parameters that `@evsrc/store` itself takes (`format`). */
+  /** The URL without the parameters that `@evsrc/store` itself takes (`format`, `compression`). */
   readonly url: URL;
   /** The format new files are written in (`?format=`, default `json`). */
   readonly format: FormatName;
+  /** The compression new files are written with (`?compression=deflate|brotli|zstd`; absent: none). */
+  readonly compression?: CompressionName;
   /** The URL with secrets replaced by `***`, for messages. */
   readonly display: string;
 }
@@ -46,7 +53,7 @@ export interface ParseOptions {
 /**
  * Parses a store URL: `memory:`, `file:///abs/path` or a plain path, `s3://bucket/prefix`,
  * `azure://container/prefix`, `redis://…` / `rediss://…`, each optionally with
- * `?format=json|msgpack`. Without `input`, reads `EVSRC_STORE`, else uses {@link DEFAULT_STORE}.
+ * `?format=json|msgpack` and `?compression=deflate|brotli|zstd`. Without `input`, reads `EVSRC_STORE`, else uses {@link DEFAULT_STORE}.
  *
  * @throws {ConfigurationError} naming what is wrong, never echoing a secret.
  */
@@ -66,7 +73,20 @@ export function parseStoreUrl(input?: string | URL, options: ParseOptions = {}):
     throw new ConfigurationError(`Unknown format "${format}" in ${redactUrl(url)}: use format=json or format=msgpack`);
   }
   url.searchParams.delete('format');
-  return { backend, url, format, display: redactUrl(url) };
+  const compression = url.searchParams.get('compression') ?? undefined;
+  if (compression !== undefined && !COMPRESSIONS.includes(compression)) {
+    throw new ConfigurationError(
+      `Unknown compression "${compression}" in ${redactUrl(url)}: use compression=deflate, brotli or zstd`,
+    );
+  }
+  url.searchParams.delete('compression');
+  return {
+    backend,
+    url,
+    format,
+    ...(compression ? { compression: compression as CompressionName } : {}),
+    display: redactUrl(url),
+  };
 }
 
 /** A URL from a URL string or a local path (absolute, or relative to `cwd`). */

@@ -56,6 +56,25 @@ describe('openFileSystem / openRepository', () => {
     expect((await again.get(Note, 'n1')).text).toBe('hello');
   });
 
+  it('takes the compression of new files from the URL', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'evsrc-store-'));
+    dirs.push(dir);
+    const repository = await openRepository({
+      aggregates: [notes],
+      store: `${dir}?compression=deflate&format=msgpack`,
+    });
+    const n = new Note('z1');
+    n.write('squeezed');
+    await repository.save(n);
+    const bytes = await repository.fileSystem.read('note/z1/events/000000000001.batch');
+    expect(new TextDecoder().decode(bytes).split('\n')[0]).toContain('"codec":["deflate"]');
+    const plain = await openRepository({ aggregates: [notes], store: dir });
+    expect((await plain.get(Note, 'z1')).text).toBe('squeezed');
+    await expect(openRepository({ aggregates: [notes], store: `${dir}?compression=lzma` })).rejects.toThrow(
+      /Unknown compression "lzma"/,
+    );
+  });
+
   it('names the package to install when an adapter is missing', async () => {
     const err = await loadAdapter('@evsrc/fs-nowhere', 'The store x://y').catch((e: unknown) => e);
     expect(isEvsrcError(err, ErrorCode.Configuration)).toBe(true);
