@@ -105,4 +105,18 @@ describe('file envelope', () => {
       CorruptFileError,
     );
   });
+  it('refuses header values that cannot even be turned into text, with a typed error', () => {
+    // Found by the fast-check property on a new seed: String({ toString: 1 }) throws a TypeError.
+    const enc = (x: string) => new TextEncoder().encode(x);
+    const odd = '{"toString":1,"valueOf":2}';
+    for (const header of [
+      `{"evsrc":1,"kind":"batch","crc32":${odd}}`,
+      `{"evsrc":1,"kind":"batch","hcrc32":${odd}}`,
+      `{"evsrc":${odd}}`,
+      `{"evsrc":1,"kind":${odd}}`,
+      `{"evsrc":1,"kind":"batch","parser":${odd},"type":"t","id":"i","first":1,"last":1,"commit":"c","bytes":1,"crc32":1}`,
+    ]) {
+      expect(() => readFile('odd.batch', enc(`${header}\nx`), 'batch'), header).toThrow(CorruptFileError);
+    }
+  });
 });

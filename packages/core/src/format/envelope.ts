@@ -182,10 +182,11 @@ function checkHeaderEnd(path: string, line: Uint8Array, header: Record<string, u
   const sealed = HEADER_CRC in header;
   const field = sealed ? HEADER_CRC : 'crc32';
   const value = header[field];
-  const suffix = `,"${field}":${String(value)}}`;
-  const covered = line.byteLength - suffix.length;
+  // Only an integer is turned into text: any other value (e.g. {"toString":1}) could throw.
+  const suffix = isInt(value) ? `,"${field}":${value}}` : undefined;
+  const covered = suffix === undefined ? 0 : line.byteLength - suffix.length;
   const tail = covered > 0 ? latin1.decode(line.subarray(covered)) : '';
-  if (!isInt(value) || tail !== suffix) {
+  if (suffix === undefined || tail !== suffix) {
     throw new CorruptFileError(
       path,
       `malformed header (it must end with an integer "${HEADER_CRC}" or, in old files, "crc32")`,
