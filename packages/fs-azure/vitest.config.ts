@@ -1,5 +1,10 @@
 import { defineProject } from 'vitest/config';
 
 export default defineProject({
-  test: { name: 'fs-azure', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] },
+  test: {
+    setupFiles: ['../core/test/fast-check-seed.ts'],
+    name: 'fs-azure',
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+  },
 });
