@@ -13,16 +13,12 @@ import {
   zstdAvailable,
 } from '@evsrc/core';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from './harness.js';
 import { Account, account } from './sample.js';
 
 const k1 = new Uint8Array(randomBytes(32));
 const k2 = new Uint8Array(randomBytes(32));
 const SECRET = 'Ada-Lovelace-secret-owner';
-const errorOf = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 const repoOn = (fileSystem: InMemoryFileSystem, codec?: CodecOptions, every?: number) =>
   new Repository({ fileSystem, aggregates: [account(every)], onError: () => undefined, ...(codec ? { codec } : {}) });
 

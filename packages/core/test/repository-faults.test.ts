@@ -7,7 +7,6 @@ import {
   InMemoryFileSystem,
   isEvsrcError,
   Repository,
-  type RepositoryOptions,
   StorageError,
   snapshotPath,
   TimeoutError,
@@ -15,20 +14,9 @@ import {
 import { FaultyFileSystem } from '@evsrc/core/testing';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { errorOf, setup } from './harness.js';
 import { Account, account, type Deposited } from './sample.js';
 
-const setup = (options: Partial<RepositoryOptions> = {}, seed?: number) => {
-  const mem = new InMemoryFileSystem();
-  const fs = new FaultyFileSystem(mem, seed === undefined ? {} : { seed });
-  const errors: unknown[] = [];
-  const repo = new Repository({ fileSystem: fs, aggregates: [account()], onError: (e) => errors.push(e), ...options });
-  return { mem, fs, repo, errors };
-};
-const errorOf = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 async function versions(repo: Repository, id: string): Promise<number[]> {
   const out: number[] = [];
   for await (const r of repo.events(Account, id)) out.push(r.version);

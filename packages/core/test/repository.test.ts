@@ -3,30 +3,15 @@ import {
   ConcurrencyError,
   ErrorCode,
   type EventRecord,
-  InMemoryFileSystem,
   isEvsrcError,
   Repository,
-  type RepositoryOptions,
   StorageError,
   snapshotPath,
   writeFile,
 } from '@evsrc/core';
-import { FaultyFileSystem } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
+import { errorOf, setup } from './harness.js';
 import { Account, account, Deposited, Opened } from './sample.js';
-
-const setup = (options: Partial<RepositoryOptions> = {}) => {
-  const mem = new InMemoryFileSystem();
-  const fs = new FaultyFileSystem(mem);
-  const errors: unknown[] = [];
-  const repo = new Repository({ fileSystem: fs, aggregates: [account()], onError: (e) => errors.push(e), ...options });
-  return { mem, fs, repo, errors };
-};
-const errorOf = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 
 describe('Repository', () => {
   it('keeps pending events when a save fails, and tells observers nothing until they are stored', async () => {
