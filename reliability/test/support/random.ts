@@ -1,14 +1,5 @@
-/** A seeded generator (mulberry32) of numbers in [0, 1), so that a failing run can be replayed. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator of numbers in [0, 1), so that a failing run can be replayed. */
+export { seededRandom as seeded } from '@evsrc/core/testing';
 
 /** A positive integer from an environment variable, or `fallback`. */
 export function envInt(name: string, fallback: number): number {

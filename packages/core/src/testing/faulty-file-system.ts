@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageError } from '../errors.js';
 import type { FileSystem, ListOptions } from '../fs/file-system.js';
+import { seededRandom } from './seeded-random.js';
 
 /** The operations of the {@link FileSystem} port that faults can hit. */
 export type FileSystemOperation = 'read' | 'create' | 'replace' | 'list' | 'delete';
@@ -80,18 +81,6 @@ interface ActiveRule {
   hits: number;
 }
 
-/** mulberry32: a tiny, fast, seedable generator of numbers in [0, 1). */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function matcher(path: FaultRule['path']): (path: string) => boolean {
   if (path === undefined) return () => true;
   if (typeof path === 'string') return (p) => p.includes(path);
@@ -135,7 +124,7 @@ export class FaultyFileSystem implements FileSystem {
     readonly inner: FileSystem,
     options: FaultyFileSystemOptions = {},
   ) {
-    this.#random = generator(options.seed ?? 1);
+    this.#random = seededRandom(options.seed ?? 1);
   }
 
   /** The wrapped file system's read concurrency. */

@@ -18,6 +18,7 @@ export {
   type FileSystemOperation,
 } from './faulty-file-system.js';
 export { seedEvents, type TestRepository, testRepository } from './seed.js';
+export { seededRandom } from './seeded-random.js';
 export {
   type AggregateSpecification,
   type Command,
