@@ -5,6 +5,7 @@
  * - The ports: {@link FileSystem}, {@link EventBatchParser}, {@link AggregateParser}.
  * - The adapters that need nothing else: {@link InMemoryFileSystem}, {@link json}, {@link msgpack}.
  * - The {@link Repository} that loads and saves aggregates as batch files and snapshots.
+ * - The change {@link Feed} of a store, and {@link Projection}s fed by it.
  *
  * @packageDocumentation
  */
@@ -26,6 +27,33 @@ export {
 } from './codec/upcasting.js';
 export { readUrlParams, type UrlParamKind, type UrlParams } from './config/url-params.js';
 export * from './errors.js';
+export { decodeEntry, encodeEntry, type LoggedBatch, type LoggedBatchInfo } from './feed/entry.js';
+export {
+  Feed,
+  type FeedBatch,
+  type FeedCodec,
+  type FeedOptions,
+  type FeedReadOptions,
+  type FeedWatchOptions,
+} from './feed/feed.js';
+export {
+  type Checkpoint,
+  chunkFolder,
+  entryPath,
+  FEED_FOLDER,
+  FEED_HEAD_HINT,
+  FEED_MARKER,
+  FEED_START,
+  type FeedPosition,
+  formatCheckpoint,
+  isAfter,
+  parseCheckpoint,
+  positionInName,
+  RESERVED_FOLDER,
+} from './feed/layout.js';
+export { FeedPoller } from './feed/poller.js';
+export { Projection, type ProjectionOptions } from './feed/projection.js';
+export { type BatchIntent, discoverHead, FeedWriter, findHead, type LoggedIntent } from './feed/writer.js';
 export {
   type BatchHeader,
   FORMAT_VERSION,

@@ -1,6 +1,10 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { FileSystem } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
+import {
+  describeFeedContract,
+  describeFileSystemContract,
+  describeRepositoryContract,
+} from '@evsrc/core/testing/vitest';
 import { afterAll, beforeAll } from 'vitest';
 import { AzureFileSystem } from '../src/index.js';
 import {
@@ -51,6 +55,12 @@ describeAzurite('Azure Blob on Azurite', () => {
 
   // The repository suite, through a BlobServiceClient the user built; a fresh prefix per test.
   describeRepositoryContract('Azure Blob (BlobServiceClient, prefix per test)', {
+    create: () => new AzureFileSystem({ serviceClient: rawService(), container: shared, prefix: freshPrefix() }),
+    secondClient: (fs: FileSystem) =>
+      new AzureFileSystem({ serviceClient: rawService(), container: shared, prefix: azure(fs).prefix }),
+    dispose: perPrefix.dispose,
+  });
+  describeFeedContract('Azure Blob (BlobServiceClient, prefix per test)', {
     create: () => new AzureFileSystem({ serviceClient: rawService(), container: shared, prefix: freshPrefix() }),
     secondClient: (fs: FileSystem) =>
       new AzureFileSystem({ serviceClient: rawService(), container: shared, prefix: azure(fs).prefix }),

@@ -2,7 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileSystem } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
+import {
+  describeFeedContract,
+  describeFileSystemContract,
+  describeRepositoryContract,
+} from '@evsrc/core/testing/vitest';
 import { LocalFileSystem } from '@evsrc/fs-local';
 
 const open = async () => new LocalFileSystem({ root: await mkdtemp(join(tmpdir(), 'evsrc-local-')) });
@@ -15,3 +19,4 @@ const options = {
 
 describeFileSystemContract('local disk', options);
 describeRepositoryContract('local disk', options);
+describeFeedContract('local disk', options);

@@ -1,5 +1,9 @@
 import { ErrorCode, type FileSystem, isEvsrcError } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
+import {
+  describeFeedContract,
+  describeFileSystemContract,
+  describeRepositoryContract,
+} from '@evsrc/core/testing/vitest';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisFileSystem } from '../src/index.js';
@@ -30,6 +34,7 @@ describeRedis('fs-redis on a three-node Redis Cluster', () => {
   };
   describeFileSystemContract('Redis Cluster', options);
   describeRepositoryContract('Redis Cluster', options);
+  describeFeedContract('Redis Cluster', options);
 
   it('detects the cluster and spreads a store over the nodes, one aggregate per slot', async () => {
     const fs = open();

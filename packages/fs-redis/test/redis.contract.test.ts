@@ -1,5 +1,9 @@
 import type { FileSystem } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
+import {
+  describeFeedContract,
+  describeFileSystemContract,
+  describeRepositoryContract,
+} from '@evsrc/core/testing/vitest';
 import { Redis } from 'ioredis';
 import { RedisFileSystem } from '../src/index.js';
 import { describeRedis, openFs, quiet, redisUrl } from './helpers.js';
@@ -13,6 +17,7 @@ describeRedis('fs-redis contract suites', () => {
   };
   describeFileSystemContract('Redis (URL, standalone)', fromUrl);
   describeRepositoryContract('Redis (URL, standalone)', fromUrl);
+  describeFeedContract('Redis (URL, standalone)', fromUrl);
 
   // Built on the caller's own ioredis clients, in sharded mode: the same code path as on a
   // cluster (every script in one hash slot), on a standalone server.

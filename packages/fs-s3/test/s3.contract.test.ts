@@ -1,5 +1,9 @@
 import type { FileSystem } from '@evsrc/core';
-import { describeFileSystemContract, describeRepositoryContract } from '@evsrc/core/testing/vitest';
+import {
+  describeFeedContract,
+  describeFileSystemContract,
+  describeRepositoryContract,
+} from '@evsrc/core/testing/vitest';
 import { describeWithRadosgw, disposeFileSystem, openFileSystem, secondClient } from './connection.js';
 
 describeWithRadosgw('S3FileSystem on Ceph radosgw', (c) => {
@@ -12,4 +16,5 @@ describeWithRadosgw('S3FileSystem on Ceph radosgw', (c) => {
   };
   describeFileSystemContract('S3 (radosgw)', options);
   describeRepositoryContract('S3 (radosgw)', { ...options, raceRounds: 50 });
+  describeFeedContract('S3 (radosgw)', options);
 });

@@ -33,6 +33,11 @@ export interface BatchHeader extends CodecFields {
   last: number;
   /** The save's commit id, used to recognise a retried save that already landed. */
   commit: string;
+  /**
+   * The batch's checkpoint in the change feed (`"{position}:{index}"`), when the store's
+   * feed is on: the batch was logged there, and only there is it counted.
+   */
+  feed?: string;
   /** Body length in bytes and its CRC-32. */
   bytes: number;
   crc32: number;
@@ -143,6 +148,7 @@ export function readFile<K extends AnyHeader['kind']>(
       ? isInt(header.first) &&
         isInt(header.last) &&
         isStr(header.commit) &&
+        (header.feed === undefined || isStr(header.feed)) &&
         (header.last as number) >= (header.first as number)
       : isInt(header.version) && typeof header.timestamp === 'number' && Number.isFinite(header.timestamp);
   if (!common || !specific || !codecFieldsValid(header)) throw new CorruptFileError(path, `malformed ${kind} header`);

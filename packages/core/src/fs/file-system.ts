@@ -71,6 +71,21 @@ export interface FileSystem {
    */
   readonly readConcurrency?: number;
 
+  /**
+   * Optional: calls `listener` soon after files under `folder` are created or replaced, by
+   * this process or (where the backend can tell) another one. A hint to look again, never
+   * a promise: it may come late, more than once, or — after a lost connection — not at
+   * all, so callers keep polling, less often.
+   * @returns a function that stops listening.
+   */
+  watch?(folder: string, listener: () => void): Promise<() => Promise<void>>;
+
+  /**
+   * Optional: tells the watchers of `folder` in other processes that it changed, for
+   * backends whose {@link watch} needs an explicit signal (Redis pub/sub). Best effort.
+   */
+  notify?(folder: string): Promise<void>;
+
   /** Releases connections or handles. Optional; the file system is unusable afterwards. */
   close?(): Promise<void>;
 }

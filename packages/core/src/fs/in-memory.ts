@@ -21,6 +21,7 @@ export class InMemoryFileSystem implements FileSystem {
   /** All names, kept sorted by {@link compareNames} for ordered listing. */
   readonly #names: string[] = [];
   readonly #async: boolean;
+  readonly #watchers = new Set<{ folder: string; listener: () => void }>();
 
   constructor(options: InMemoryFileSystemOptions = {}) {
     this.#async = options.async ?? true;
@@ -45,6 +46,7 @@ export class InMemoryFileSystem implements FileSystem {
     if (this.#files.has(path)) throw new FileExistsError(path);
     this.#insertName(path);
     this.#files.set(path, copy);
+    this.#changed(path);
   }
 
   async replace(path: string, data: Uint8Array): Promise<void> {
@@ -53,6 +55,7 @@ export class InMemoryFileSystem implements FileSystem {
     await this.#tick();
     if (!this.#files.has(path)) this.#insertName(path);
     this.#files.set(path, copy);
+    this.#changed(path);
   }
 
   async delete(path: string): Promise<void> {
@@ -83,6 +86,27 @@ export class InMemoryFileSystem implements FileSystem {
       for (const name of page) yield name;
       remaining -= page.length;
       after = page[page.length - 1];
+    }
+  }
+
+  /** Calls `listener` after every create or replace under `folder` (in this object). */
+  async watch(folder: string, listener: () => void): Promise<() => Promise<void>> {
+    assertValidPrefix(folder);
+    const watcher = { folder, listener };
+    this.#watchers.add(watcher);
+    return async () => {
+      this.#watchers.delete(watcher);
+    };
+  }
+
+  #changed(path: string): void {
+    for (const w of this.#watchers) {
+      if (!path.startsWith(w.folder)) continue;
+      try {
+        w.listener();
+      } catch {
+        // a listener's failure is its own; the write succeeded
+      }
     }
   }
 

@@ -1,3 +1,4 @@
+import { RESERVED_FOLDER } from '../feed/layout.js';
 import { decodeSegment } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
 
@@ -47,7 +48,10 @@ async function* folders(fs: FileSystem, prefix: string): AsyncGenerator<{ segmen
 export async function* listAggregateTypes(
   fs: FileSystem,
 ): AsyncGenerator<FoundName | { name: undefined; folder: string }> {
-  for await (const { segment, folder } of folders(fs, '')) yield { name: decodeSegment(segment), folder } as FoundName;
+  for await (const { segment, folder } of folders(fs, '')) {
+    if (folder === RESERVED_FOLDER) continue; // the feed, projections: evsrc's own, not an aggregate type
+    yield { name: decodeSegment(segment), folder } as FoundName;
+  }
 }
 
 /** Lists the ids of one aggregate type folder (as given by {@link listAggregateTypes}), in order. */

@@ -1,4 +1,5 @@
 import type { CodecOptions } from '../codec/pipeline.js';
+import type { FeedOptions } from '../feed/feed.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { EventMetadata } from '../model/event-record.js';
 import type { Format } from '../parsers/parser.js';
@@ -47,6 +48,15 @@ export interface RepositoryOptions {
    * time-out of its own, to a value well above the slowest legitimate call (e.g. 30,000).
    */
   readonly operationTimeoutMs?: number;
+  /**
+   * The change feed ({@link Repository.feed}): `true` logs every save in the store's feed
+   * (and marks the store, so that every other writer does too); `false` refuses to write
+   * to a store whose feed is on; default: log when the store is marked. Read once, at the
+   * first save: writers started before the feed was turned on must be restarted.
+   */
+  readonly feed?: boolean;
+  /** How {@link Repository.feed} reads (read-ahead, roll-forward delay). */
+  readonly feedReading?: FeedOptions;
   /**
    * Told of failures that do not fail the caller: a snapshot that could not be written
    * or read (the save still succeeds, the load replays events instead), an observer that

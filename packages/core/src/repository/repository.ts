@@ -11,6 +11,10 @@ import {
   RetriesExhaustedError,
   UnknownAggregateTypeError,
 } from '../errors.js';
+import type { LoggedBatch } from '../feed/entry.js';
+import { Feed } from '../feed/feed.js';
+import { FEED_MARKER } from '../feed/layout.js';
+import { FeedWriter } from '../feed/writer.js';
 import {
   batchPath,
   encodeSegment,
@@ -72,6 +76,11 @@ export class Repository {
   readonly #concurrency: number;
   readonly #onError: (error: unknown, context: BackgroundErrorContext) => void;
   readonly #saving = new WeakMap<Aggregate, Promise<unknown>>();
+  readonly #feedOption: boolean | undefined;
+  /** The feed writer when the store's feed is on (looked up at the first save). */
+  #feedWriter: Promise<FeedWriter | undefined> | undefined;
+  #feed: Feed | undefined;
+  readonly #feedReading: RepositoryOptions['feedReading'];
 
   constructor(options: RepositoryOptions) {
     const timeoutMs = operationTimeout(options.operationTimeoutMs);
@@ -90,7 +99,62 @@ export class Repository {
       options.onError ??
       ((error, ctx) =>
         console.warn(`evsrc: ${ctx.operation} failed for ${ctx.aggregateType} ${ctx.aggregateId}:`, error));
+    this.#feedOption = options.feed;
+    this.#feedReading = options.feedReading;
     for (const registration of options.aggregates) this.#register(registration);
+  }
+
+  /**
+   * The change feed of the store: every committed batch, across aggregates, in a stable
+   * order, from a checkpoint (see `docs/feed.md`). Batches are logged only while the
+   * store's feed is on (the `feed` option). Reading needs every type read to be
+   * registered here (or a `types` filter), and write access: a reader completes batches
+   * whose writer died after logging them.
+   */
+  get feed(): Feed {
+    this.#feed ??= new Feed(
+      this.fileSystem,
+      {
+        decode: async (batch, bytes) => {
+          const reg = this.#byType.get(batch.type);
+          if (!reg) throw new UnknownAggregateTypeError(batch.type);
+          const decoded = await this.#codec.readBatch(batch.path, bytes, batch);
+          return this.#records(reg, batch.id, decoded);
+        },
+        checkpointIn: (batch: LoggedBatch, bytes) => this.#codec.batchHeader(batch.path, bytes, batch).feed,
+      },
+      this.#feedReading,
+    );
+    return this.#feed;
+  }
+
+  /** The feed writer, when this store's batches must be logged (decided once, at the first save). */
+  #feedLog(): Promise<FeedWriter | undefined> {
+    this.#feedWriter ??= this.#openFeedLog().catch((error) => {
+      this.#feedWriter = undefined;
+      throw error;
+    });
+    return this.#feedWriter;
+  }
+
+  async #openFeedLog(): Promise<FeedWriter | undefined> {
+    if (this.#feedOption === true) {
+      try {
+        const on = new TextEncoder().encode('on\n');
+        await storage('create', FEED_MARKER, () => this.fileSystem.create(FEED_MARKER, on));
+      } catch (error) {
+        if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
+      }
+      return new FeedWriter(this.fileSystem);
+    }
+    const marker = await storage('read', FEED_MARKER, () => this.fileSystem.read(FEED_MARKER));
+    if (marker === undefined) return undefined;
+    if (this.#feedOption === false) {
+      throw new ConfigurationError(
+        `This store's change feed is on (${FEED_MARKER} exists): a repository with feed: false would store batches the feed never shows`,
+      );
+    }
+    return new FeedWriter(this.fileSystem);
   }
 
   #register(registration: AggregateRegistration): void {
@@ -206,7 +270,19 @@ export class Repository {
     });
     const path = batchPath(reg.type, id, first);
     const dataKey = await this.#codec.writeKey(reg.type, id);
-    const bytes = this.#codec.encodeBatch({ type: reg.type, id, first, last, commit }, stored, dataKey);
+    const fields = { type: reg.type, id, first, last, commit };
+    const log = await this.#feedLog();
+    // With the feed on, the batch is logged first (with its place in the feed in its
+    // header), so that a crash between the two writes cannot leave a batch the feed misses.
+    const bytes = log
+      ? (
+          await log.append({
+            path,
+            ...fields,
+            encode: (feed) => this.#codec.encodeBatch({ ...fields, feed }, stored, dataKey),
+          })
+        ).bytes
+      : this.#codec.encodeBatch(fields, stored, dataKey);
     let records: EventRecord[];
     try {
       await storage('create', path, () => this.fileSystem.create(path, bytes));

@@ -128,6 +128,18 @@ export class BoundedFileSystem implements FileSystem {
     }
   }
 
+  /** The wrapped file system's notifications, when it has them (a no-op listener otherwise). */
+  async watch(folder: string, listener: () => void): Promise<() => Promise<void>> {
+    return this.inner.watch ? this.inner.watch(folder, listener) : async () => {};
+  }
+
+  /** Forwards to the wrapped file system's `notify`, bounded like every call. */
+  async notify(folder: string): Promise<void> {
+    const inner = this.inner;
+    if (inner.notify)
+      await withTimeout('notify', folder, this.timeoutMs, () => inner.notify?.(folder) as Promise<void>);
+  }
+
   /** Closes the wrapped file system. */
   async close(): Promise<void> {
     await this.inner.close?.();

@@ -212,6 +212,16 @@ export class FaultyFileSystem implements FileSystem {
     if (rule?.fault === 'fail-after') throw this.#error(rule, call);
   }
 
+  /** The wrapped file system's notifications (no faults; a no-op listener when it has none). */
+  async watch(folder: string, listener: () => void): Promise<() => Promise<void>> {
+    return this.inner.watch ? this.inner.watch(folder, listener) : async () => {};
+  }
+
+  /** Forwards to the wrapped file system's `notify` (no faults). */
+  async notify(folder: string): Promise<void> {
+    await this.inner.notify?.(folder);
+  }
+
   /** Closes the wrapped file system. */
   async close(): Promise<void> {
     await this.inner.close?.();

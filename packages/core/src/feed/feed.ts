@@ -1,0 +1,236 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CorruptFileError, ErrorCode, isEvsrcError } from '../errors.js';
+import type { FileSystem } from '../fs/file-system.js';
+import type { EventRecord } from '../model/event-record.js';
+import { storage } from '../repository/storage.js';
+import { decodeEntry, type LoggedBatch } from './entry.js';
+import { type Checkpoint, entryPath, type FeedPosition, formatCheckpoint, parseCheckpoint } from './layout.js';
+import { FeedPoller } from './poller.js';
+import { findHead } from './writer.js';
+
+/** One committed batch of the feed. */
+export interface FeedBatch {
+  /** Where this batch is in the feed: store it, and read on from it to continue after this batch. */
+  readonly checkpoint: Checkpoint;
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  /** Version of the batch's first and last event. */
+  readonly firstVersion: number;
+  readonly lastVersion: number;
+  /** The save's commit id. */
+  readonly commit: string;
+  /** The batch's events, in order (empty when {@link forgotten}). */
+  readonly events: readonly EventRecord[];
+  /** The aggregate was forgotten (crypto-shredding): its events can never be read again. */
+  readonly forgotten?: true;
+}
+
+/** Options of {@link Feed.read}. */
+export interface FeedReadOptions {
+  /** Yield what comes after this checkpoint (default: from the start). */
+  readonly from?: Checkpoint;
+  /** Only batches of these aggregate types (type names or registered classes; default: all). */
+  readonly types?: readonly (string | { readonly type: string })[];
+  /** Stops the iteration (it throws the signal's reason). */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link Feed.watch}. */
+export interface FeedWatchOptions extends FeedReadOptions {
+  /** How often the process's poller looks for new entries when nothing wakes it (default 250 ms). */
+  readonly pollIntervalMs?: number;
+  /** Called each time the watcher has yielded everything there is and is about to wait. */
+  readonly idle?: () => void | Promise<void>;
+}
+
+/** How the feed reads batch files (given by the repository, which knows the types and keys). */
+export interface FeedCodec {
+  /** Decodes a committed batch file into its records. */
+  decode(batch: LoggedBatch, bytes: Uint8Array): Promise<EventRecord[]>;
+  /**
+   * The checkpoint a batch file's header names (`undefined`: written with the feed off).
+   * @throws {CorruptFileError} when the file is damaged.
+   */
+  checkpointIn(batch: LoggedBatch, bytes: Uint8Array): Checkpoint | undefined;
+}
+
+/** Options of a {@link Feed}. */
+export interface FeedOptions {
+  /** Log entries (and their batch files) fetched ahead while reading (default: the file system's `readConcurrency`, else 4). */
+  readonly readAhead?: number;
+  /**
+   * How long a reader waits for a logged batch whose file is still missing before it
+   * creates the file itself from the log (its writer is slow or gone), in ms (default 500).
+   */
+  readonly rollForwardAfterMs?: number;
+}
+
+interface Resolved {
+  readonly position: number;
+  /** Committed batches of the entry (type-filtered), in order, as their checkpoints and batches. */
+  readonly batches: readonly FeedBatch[];
+}
+
+/**
+ * The change feed of a store: every committed batch of every aggregate, in the order of
+ * the log, resumable from a checkpoint. Get it from `repository.feed`.
+ *
+ * Reading resolves each logged batch against its batch file: a batch is in the feed when
+ * its file holds exactly the logged bytes (which name this place in the log). A logged
+ * batch whose file holds other bytes lost its save (a conflict) and is skipped; one whose
+ * file is still missing after {@link FeedOptions.rollForwardAfterMs} is completed from the
+ * log (roll-forward), so a writer that died after logging cannot leave a hole.
+ */
+export class Feed {
+  readonly #fs: FileSystem;
+  readonly #codec: FeedCodec;
+  readonly #readAhead: number;
+  readonly #rollForwardAfterMs: number;
+
+  constructor(fs: FileSystem, codec: FeedCodec, options: FeedOptions = {}) {
+    this.#fs = fs;
+    this.#codec = codec;
+    this.#readAhead = Math.max(1, options.readAhead ?? fs.readConcurrency ?? 4);
+    this.#rollForwardAfterMs = options.rollForwardAfterMs ?? 500;
+  }
+
+  /** Yields the committed batches after `from`, up to the end of the log as it is found, then ends. */
+  read(options: FeedReadOptions = {}): AsyncGenerator<FeedBatch> {
+    return this.#scan(options, undefined);
+  }
+
+  /**
+   * Like {@link read}, then waits for new batches and yields them as they are committed,
+   * until `signal` aborts or the caller stops iterating. All watchers of a file system in
+   * one process share one poller.
+   */
+  watch(options: FeedWatchOptions = {}): AsyncGenerator<FeedBatch> {
+    return this.#scan(options, { intervalMs: Math.max(1, options.pollIntervalMs ?? 250), idle: options.idle });
+  }
+
+  /** The checkpoint of the last entry of the log (its last batch may or may not be committed). */
+  async head(): Promise<Checkpoint> {
+    const position = await findHead(this.#fs);
+    if (position === 0) return formatCheckpoint({ position: 0, index: 0 });
+    const path = entryPath(position);
+    const bytes = await storage('read', path, () => this.#fs.read(path));
+    const count = bytes === undefined ? 1 : decodeEntry(path, bytes, position).length;
+    return formatCheckpoint({ position, index: count - 1 });
+  }
+
+  async *#scan(
+    options: FeedReadOptions,
+    watching: { intervalMs: number; idle: (() => void | Promise<void>) | undefined } | undefined,
+  ): AsyncGenerator<FeedBatch> {
+    const from: FeedPosition = parseCheckpoint(options.from);
+    const types = options.types ? new Set(options.types.map((t) => (typeof t === 'string' ? t : t.type))) : undefined;
+    const { signal } = options;
+    const ahead = new Map<number, Promise<Resolved | undefined>>();
+    let position = Math.max(1, from.position);
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        for (let p = position; p < position + this.#readAhead; p++) {
+          if (!ahead.has(p)) {
+            const pending = this.#resolveEntry(p, types, from);
+            pending.catch(() => undefined); // handled when reached; ignored if abandoned
+            ahead.set(p, pending);
+          }
+        }
+        const resolved = await (ahead.get(position) as Promise<Resolved | undefined>);
+        ahead.delete(position);
+        if (resolved === undefined) {
+          ahead.clear(); // entries past a missing one were read too early
+          if (watching === undefined) return;
+          await watching.idle?.();
+          await FeedPoller.of(this.#fs).wait(position, watching.intervalMs, signal);
+          continue;
+        }
+        for (const batch of resolved.batches) {
+          signal?.throwIfAborted();
+          yield batch;
+        }
+        position++;
+      }
+    } finally {
+      ahead.clear();
+    }
+  }
+
+  /** Reads the entry at `position` and resolves its batches; `undefined` when it does not exist yet. */
+  async #resolveEntry(
+    position: number,
+    types: ReadonlySet<string> | undefined,
+    from: FeedPosition,
+  ): Promise<Resolved | undefined> {
+    const path = entryPath(position);
+    const bytes = await storage('read', path, () => this.#fs.read(path));
+    if (bytes === undefined) return undefined;
+    const logged = decodeEntry(path, bytes, position);
+    const wanted = logged
+      .map((batch, index) => ({ batch, index }))
+      .filter(
+        ({ batch, index }) => (position !== from.position || index > from.index) && (!types || types.has(batch.type)),
+      );
+    const batches = await Promise.all(wanted.map(({ batch, index }) => this.#resolveBatch(batch, position, index)));
+    return { position, batches: batches.filter((b): b is FeedBatch => b !== undefined) };
+  }
+
+  /** The committed batch, or `undefined` when the logged batch lost its save. */
+  async #resolveBatch(logged: LoggedBatch, position: number, index: number): Promise<FeedBatch | undefined> {
+    const stored = await this.#storedBytes(logged);
+    const checkpoint = formatCheckpoint({ position, index });
+    if (!sameBytes(stored, logged.bytes)) {
+      // Another save won this version: its header names another checkpoint (checked, so
+      // that a damaged file is reported rather than taken for a lost race).
+      if (this.#codec.checkpointIn(logged, stored) === checkpoint) {
+        throw new CorruptFileError(
+          logged.path,
+          `differs from the bytes logged for it at feed checkpoint ${checkpoint}`,
+        );
+      }
+      return undefined;
+    }
+    const common = {
+      checkpoint,
+      aggregateType: logged.type,
+      aggregateId: logged.id,
+      firstVersion: logged.first,
+      lastVersion: logged.last,
+      commit: logged.commit,
+    };
+    try {
+      return { ...common, events: await this.#codec.decode(logged, logged.bytes) };
+    } catch (error) {
+      if (isEvsrcError(error, ErrorCode.Forgotten)) return { ...common, events: [], forgotten: true };
+      throw error;
+    }
+  }
+
+  /** The bytes of the logged batch's file; creates it from the log when its writer never did. */
+  async #storedBytes(logged: LoggedBatch): Promise<Uint8Array> {
+    const { path } = logged;
+    let waited = 0;
+    for (let delay = 5; ; delay = Math.min(delay * 4, 200)) {
+      const bytes = await storage('read', path, () => this.#fs.read(path));
+      if (bytes !== undefined) return bytes;
+      if (waited >= this.#rollForwardAfterMs) break;
+      const step = Math.min(delay, this.#rollForwardAfterMs - waited);
+      await sleep(step);
+      waited += step;
+    }
+    try {
+      await storage('create', path, () => this.#fs.create(path, logged.bytes));
+      return logged.bytes;
+    } catch (error) {
+      if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
+      const bytes = await storage('read', path, () => this.#fs.read(path));
+      if (bytes === undefined) throw new CorruptFileError(path, 'a batch file existed, then was gone when read');
+      return bytes;
+    }
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}

@@ -1,0 +1,148 @@
+import type { FileSystem } from '../fs/file-system.js';
+import { storage } from '../repository/storage.js';
+import { entryPath, FEED_FOLDER } from './layout.js';
+
+interface Waiter {
+  readonly position: number;
+  readonly intervalMs: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Waits for new log entries on behalf of every watcher of one file system in this
+ * process: one poll (one read of the next position) per interval, however many watchers
+ * wait, woken early by the file system's {@link FileSystem.watch} where it has one.
+ */
+export class FeedPoller {
+  readonly #fs: FileSystem;
+  readonly #waiters = new Set<Waiter>();
+  /** The highest position seen to exist. */
+  #known = 0;
+  #running = false;
+  #wake: (() => void) | undefined;
+  #woken = false;
+
+  constructor(fs: FileSystem) {
+    this.#fs = fs;
+  }
+
+  /** The poller of `fs` for this process (one per file system object). */
+  static of(fs: FileSystem): FeedPoller {
+    let poller = pollers.get(fs);
+    if (!poller) {
+      poller = new FeedPoller(fs);
+      pollers.set(fs, poller);
+    }
+    return poller;
+  }
+
+  /** Number of watchers waiting (for tests and metrics). */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  /** Resolves once the entry at `position` exists; rejects when `signal` aborts or a poll fails. */
+  wait(position: number, intervalMs: number, signal?: AbortSignal): Promise<void> {
+    if (position <= this.#known) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      signal?.throwIfAborted();
+      const onAbort = () => {
+        this.#waiters.delete(waiter);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        position,
+        intervalMs,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(waiter);
+      this.wake();
+      if (!this.#running) void this.#run();
+    });
+  }
+
+  /** Looks again now (called by file-system notifications and by local writers). */
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    let unwatch: (() => Promise<void>) | undefined;
+    try {
+      unwatch = await this.#fs.watch?.(FEED_FOLDER, () => this.wake()).catch(() => undefined);
+      while (this.#waiters.size > 0) {
+        const { next, interval } = this.#lowest();
+        this.#woken = false;
+        if (!(await this.#poll(next))) break;
+        if (!this.#resolveReached() && this.#waiters.size > 0 && !this.#woken) await this.#sleep(interval);
+      }
+    } finally {
+      this.#running = false;
+      await unwatch?.().catch(() => undefined);
+      // A waiter added while unwatching needs a poller.
+      if (this.#waiters.size > 0) void this.#run();
+    }
+  }
+
+  /** The lowest position waited for, and the shortest interval asked for. */
+  #lowest(): { next: number; interval: number } {
+    let next = Number.POSITIVE_INFINITY;
+    let interval = Number.POSITIVE_INFINITY;
+    for (const w of this.#waiters) {
+      next = Math.min(next, w.position);
+      interval = Math.min(interval, w.intervalMs);
+    }
+    return { next, interval };
+  }
+
+  /** Looks whether `next` exists; on failure rejects every waiter and returns false. */
+  async #poll(next: number): Promise<boolean> {
+    if (next <= this.#known) return true;
+    const path = entryPath(next);
+    try {
+      if ((await storage('read', path, () => this.#fs.read(path))) !== undefined) this.#known = next;
+      return true;
+    } catch (error) {
+      for (const w of this.#waiters) w.reject(error);
+      this.#waiters.clear();
+      return false;
+    }
+  }
+
+  /** Resolves the waiters whose position exists; whether there were any. */
+  #resolveReached(): boolean {
+    let found = false;
+    for (const w of this.#waiters) {
+      if (w.position > this.#known) continue;
+      this.#waiters.delete(w);
+      w.resolve();
+      found = true;
+    }
+    return found;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+}
+
+const pollers = new WeakMap<FileSystem, FeedPoller>();

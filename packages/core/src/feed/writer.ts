@@ -1,0 +1,155 @@
+import { ErrorCode, isEvsrcError, StorageError } from '../errors.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { storage, storageList } from '../repository/storage.js';
+import { encodeEntry, type LoggedBatch, type LoggedBatchInfo } from './entry.js';
+import {
+  CHUNK,
+  type Checkpoint,
+  chunkFolder,
+  entryPath,
+  FEED_FOLDER,
+  FEED_HEAD_HINT,
+  formatCheckpoint,
+  positionInName,
+} from './layout.js';
+
+/** A batch about to be saved, as the feed writer needs it. */
+export interface BatchIntent extends LoggedBatchInfo {
+  /** The batch file's bytes, stamped with its checkpoint in the feed. */
+  encode(feed: Checkpoint): Uint8Array;
+}
+
+/** Where a batch was logged, and the bytes its file must now be created with. */
+export interface LoggedIntent {
+  readonly feed: Checkpoint;
+  readonly bytes: Uint8Array;
+}
+
+interface Waiting {
+  readonly intent: BatchIntent;
+  resolve(logged: LoggedIntent): void;
+  reject(error: unknown): void;
+}
+
+/** Positions between two updates of the head hint. */
+const HINT_EVERY = 100;
+/** Most batches one log entry holds. */
+const MAX_GROUP = 256;
+/** Conflicts in a row (other processes taking the position) before giving up. */
+const MAX_CONFLICTS = 10_000;
+
+/**
+ * Appends batch intents to the feed's log, before their batch files are created.
+ *
+ * Each log entry takes the next position with create-if-absent, so positions have no gap
+ * and every entry's place is final once written. The saves of one process are grouped:
+ * while one entry is being written, the next ones queue up and go together into the
+ * following entry (group commit), so the writers of a process take one position per
+ * round trip instead of racing each other for it.
+ */
+export class FeedWriter {
+  readonly #fs: FileSystem;
+  readonly #queue: Waiting[] = [];
+  #draining = false;
+  /** The highest position known to exist (0: none); `undefined` until looked up. */
+  #head: number | undefined;
+
+  constructor(fs: FileSystem) {
+    this.#fs = fs;
+  }
+
+  /** Logs a batch; resolves once its entry is stored, with its checkpoint and file bytes. */
+  append(intent: BatchIntent): Promise<LoggedIntent> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ intent, resolve, reject });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0, MAX_GROUP);
+        try {
+          const logged = await this.#write(group.map((w) => w.intent));
+          for (const [i, w] of group.entries()) w.resolve(logged[i] as LoggedIntent);
+        } catch (error) {
+          this.#head = undefined; // look the head up again next time
+          for (const w of group) w.reject(error);
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #write(intents: readonly BatchIntent[]): Promise<LoggedIntent[]> {
+    let position = (this.#head ?? (await findHead(this.#fs))) + 1;
+    for (let conflicts = 0; ; conflicts++) {
+      const logged = intents.map((intent, index) => ({
+        feed: formatCheckpoint({ position, index }),
+        bytes: intent.encode(formatCheckpoint({ position, index })),
+      }));
+      const batches: LoggedBatch[] = intents.map(({ path, type, id, first, last, commit }, i) => ({
+        path,
+        type,
+        id,
+        first,
+        last,
+        commit,
+        bytes: (logged[i] as LoggedIntent).bytes,
+      }));
+      const path = entryPath(position);
+      try {
+        await storage('create', path, () => this.#fs.create(path, encodeEntry(position, batches)));
+      } catch (error) {
+        if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
+        if (conflicts >= MAX_CONFLICTS) {
+          throw new StorageError('create', path, new Error(`lost the race for a feed position ${conflicts} times`));
+        }
+        position = (await discoverHead(this.#fs, position)) + 1;
+        continue;
+      }
+      this.#head = position;
+      if (position % HINT_EVERY === 0) void this.#fs.replace(FEED_HEAD_HINT, encodeHint(position)).catch(() => {});
+      void this.#fs.notify?.(FEED_FOLDER).catch(() => {});
+      return logged;
+    }
+  }
+}
+
+const encodeHint = (position: number) => new TextEncoder().encode(String(position));
+
+/**
+ * The highest position in the log (0 when empty): starts at the head hint when it names
+ * an entry that exists, then walks the chunk folders forward.
+ */
+export async function findHead(fs: FileSystem): Promise<number> {
+  const hint = await storage('read', FEED_HEAD_HINT, () => fs.read(FEED_HEAD_HINT));
+  const text = hint === undefined ? '' : new TextDecoder().decode(hint);
+  let start = /^\d{1,12}$/.test(text) ? Number(text) : 0;
+  if (start > 0) {
+    const path = entryPath(start);
+    if ((await storage('read', path, () => fs.read(path))) === undefined) start = 0;
+  }
+  return discoverHead(fs, start);
+}
+
+/** The highest position, knowing that `known` exists (0: nothing known). */
+export async function discoverHead(fs: FileSystem, known: number): Promise<number> {
+  let head = known;
+  for (;;) {
+    const folder = chunkFolder(head + 1);
+    const options = head > 0 && chunkFolder(head) === folder ? { startAfter: entryPath(head) } : {};
+    let last: number | undefined;
+    for await (const name of storageList(fs, folder, options)) {
+      const position = positionInName(name);
+      if (position !== undefined) last = position;
+    }
+    if (last === undefined || last <= head) return head;
+    head = last;
+    // A full chunk: the head may be in the next one.
+    if ((head + 1) % CHUNK !== 0) return head;
+  }
+}
