@@ -5,10 +5,12 @@
  */
 import { ConcurrencyError } from '@evsrc/core';
 import { openRepository, parseStoreUrl } from '@evsrc/store';
+import { balances } from './balances.js';
 import { BankAccount, bankAccounts, InsufficientFunds } from './bank-account.js';
 import { transfer } from './transfer.js';
 
-const repository = await openRepository({ aggregates: [bankAccounts] });
+// feed: true logs every save in the store's change feed, which the balance list (9.) reads.
+const repository = await openRepository({ aggregates: [bankAccounts], feed: true });
 const { fileSystem } = repository;
 const id = `acc-${Date.now()}`;
 console.log(`evsrc demo — store: ${parseStoreUrl().display}\n`);
@@ -62,7 +64,17 @@ await transfer(repository, `${id}-t1`, id, `${id}-savings`, 50); // run again: m
 const [checking, savings] = [await repository.get(BankAccount, id), await repository.get(BankAccount, `${id}-savings`)];
 console.log(`transfer checking ${checking.balance}, savings ${savings.balance}`);
 
-// 9. What is on disk: one file per save, named by its first version.
+// 9. A read model: the balance list, a projection of the change feed stored beside the
+// accounts. It catches up with every save since its last run (of every run of the demo).
+const list = balances(repository);
+const handled = await list.catchUp();
+for (const account of [id, `${id}-savings`]) {
+  const line = list.state[account];
+  console.log(`list     ${account}: ${line?.owner}, ${line?.balance}`);
+}
+console.log(`list     ${handled} new batches handled, checkpoint ${list.checkpoint}`);
+
+// 10. What is on disk: one file per save, named by its first version.
 console.log('\nfiles:');
 for await (const name of fileSystem.list(`bank-account/${id}/`)) console.log(`  ${name}`);
 const firstBatch = await fileSystem.read(`bank-account/${id}/events/000000000001.batch`);
