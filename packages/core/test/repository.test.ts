@@ -224,6 +224,30 @@ describe('Repository', () => {
     expect(err).toMatchObject({ code: ErrorCode.RetriesExhausted, attempts: 3 });
   });
 
+  it('caps the back-off between attempts at maxBackoffMs', async () => {
+    const { repo } = setup();
+    const a = new Account('capped');
+    a.open('C');
+    await repo.save(a);
+    const started = Date.now();
+    const err = await errorOf(
+      repo.execute(
+        Account,
+        'capped',
+        async (acc) => {
+          const rival = await repo.get(Account, 'capped');
+          rival.deposit(1);
+          await repo.save(rival);
+          acc.deposit(1);
+        },
+        // Uncapped, the three waits would take at least 0.5 × (1 + 2 + 4) s = 3.5 s.
+        { maxAttempts: 4, backoffMs: 1000, maxBackoffMs: 10 },
+      ),
+    );
+    expect(err).toMatchObject({ code: ErrorCode.RetriesExhausted, attempts: 4 });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('never serves a cached aggregate stale, across writers and after a conflict', async () => {
     const { mem } = setup();
     const cached = new Repository({ fileSystem: mem, aggregates: [account()], cache: true });

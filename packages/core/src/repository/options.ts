@@ -89,6 +89,8 @@ export interface ExecuteOptions {
   readonly create?: boolean;
   /** Base of the randomised exponential back-off between attempts, in ms (default 5). */
   readonly backoffMs?: number;
+  /** Longest wait between two attempts, in ms (default 1,000): the back-off doubles up to this. */
+  readonly maxBackoffMs?: number;
   /** Passed to {@link Repository.save}. */
   readonly metadata?: EventMetadata;
 }

@@ -364,6 +364,7 @@ export class Repository {
   ): Promise<A> {
     const maxAttempts = options.maxAttempts ?? 5;
     const backoff = options.backoffMs ?? 5;
+    const maxBackoff = options.maxBackoffMs ?? 1000;
     for (let attempt = 1; ; attempt++) {
       const current = options.create
         ? ((await this.find(aggregate, id)) ?? new aggregate(id))
@@ -375,7 +376,7 @@ export class Repository {
       } catch (error) {
         if (!isEvsrcError(error, ErrorCode.Concurrency)) throw error;
         if (attempt >= maxAttempts) throw new RetriesExhaustedError(attempt, error as ConcurrencyError);
-        await sleep(backoff * 2 ** (attempt - 1) * (0.5 + Math.random()));
+        await sleep(Math.min(maxBackoff, backoff * 2 ** (attempt - 1)) * (0.5 + Math.random()));
       }
     }
   }
