@@ -15,6 +15,7 @@ import {
   type ListOptions,
   StorageError,
 } from '@evsrc/core';
+import { watchFolder } from './watch.js';
 
 /** Options of {@link LocalFileSystem}. */
 export interface LocalFileSystemOptions {
@@ -143,6 +144,23 @@ export class LocalFileSystem implements FileSystem {
       yield name;
       if (--remaining <= 0) return;
     }
+  }
+
+  /**
+   * Calls `listener` soon after files under `folder` are created, replaced or deleted, by
+   * this or any other process on this machine (inotify, FSEvents, ReadDirectoryChangesW;
+   * network file systems may not report other hosts' writes). One non-recursive watch per
+   * directory of the folder's tree; a folder that does not exist yet is not created, its
+   * nearest existing parent is watched until it appears. The temporary files' folder is
+   * never reported. A prefix that does not end in `/` is watched as its folder. No
+   * `notify` is needed. See the package README, "Change feed notifications".
+   */
+  async watch(folder: string, listener: () => void): Promise<() => Promise<void>> {
+    assertValidPrefix(folder);
+    const dir = folder.slice(0, folder.lastIndexOf('/') + 1);
+    return watchFolder(dir === '' ? this.root : join(this.root, ...dir.slice(0, -1).split('/')), listener, {
+      exclude: this.#tmp,
+    });
   }
 
   /**

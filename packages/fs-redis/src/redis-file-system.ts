@@ -9,6 +9,7 @@ import {
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { assertValidKeyPrefix, type FileKeys, folderOf, type IndexEntry, KeyLayout } from './keys.js';
 import { walk } from './listing.js';
+import { closeClient, notificationChannel, RedisNotifications } from './notifications.js';
 import { type PersistenceReport, readPersistence } from './persistence.js';
 import { defineScripts, type ScriptCommands } from './scripts.js';
 
@@ -80,6 +81,7 @@ export class RedisFileSystem implements FileSystem {
   readonly #owned: boolean;
   readonly #pageSize: number;
   readonly #onWarning: (message: string) => void;
+  readonly #notifications: RedisNotifications;
   #persistence: Promise<PersistenceReport | undefined> | undefined;
 
   constructor(options: RedisFileSystemOptions) {
@@ -106,6 +108,7 @@ export class RedisFileSystem implements FileSystem {
     // Both clients share the command API; one type keeps the calls simple.
     this.#redis = this.client as Redis;
     this.#scripts = defineScripts(this.client);
+    this.#notifications = new RedisNotifications(this.client, this.#onWarning);
     if (options.checkPersistence ?? true) void this.checkPersistence();
   }
 
@@ -185,6 +188,36 @@ export class RedisFileSystem implements FileSystem {
   }
 
   /**
+   * Calls `listener` whenever a client of this store (this process or another) calls
+   * {@link notify} for `folder`: a `SUBSCRIBE` to the folder's channel on one extra
+   * connection (`client.duplicate()`) that all watches of this object share, closed when
+   * the last one stops. A hint only: while that connection is down nothing arrives (it is
+   * reported through `onWarning`, never thrown). See the package README, "Change feed notifications".
+   */
+  async watch(folder: string, listener: () => void): Promise<() => Promise<void>> {
+    assertValidPrefix(folder);
+    return this.#notifications.watch(this.notificationChannel(folder), listener);
+  }
+
+  /** Tells the watchers of `folder` in every process that it changed: one `PUBLISH` on its channel. */
+  async notify(folder: string): Promise<void> {
+    assertValidPrefix(folder);
+    try {
+      await this.#redis.publish(this.notificationChannel(folder), folder);
+    } catch (error) {
+      throw new StorageError('notify', folder === '' ? '(root)' : folder, error);
+    }
+  }
+
+  /**
+   * The pub/sub channel of `folder` (`{client keyPrefix}{prefix}notify:{folder}`, e.g.
+   * `evsrc:notify:.evsrc/feed/`), see {@link watch} and {@link notify}.
+   */
+  notificationChannel(folder: string): string {
+    return notificationChannel(this.client.options.keyPrefix ?? '', this.prefix, folder);
+  }
+
+  /**
    * Asks the server whether it keeps data on disk (see {@link RedisFileSystemOptions.checkPersistence})
    * and warns through `onWarning` if it does not. Runs once per instance: later calls return
    * the first answer. Resolves `undefined` when the server refuses `CONFIG`.
@@ -201,18 +234,14 @@ export class RedisFileSystem implements FileSystem {
     return this.#persistence;
   }
 
-  /** Quits the client if the file system built it from `url`; leaves your own client open. */
+  /**
+   * Closes the notification connection of {@link watch} (if open) and quits the client if
+   * the file system built it from `url`; leaves your own client open.
+   */
   async close(): Promise<void> {
-    const client = this.client;
-    if (!this.#owned || hasEnded(client)) return;
-    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-    try {
-      await client.quit();
-    } catch {
-      client.disconnect();
-    }
-    // Resolve once the socket is gone, so no handle outlives close().
-    if (!hasEnded(client)) await ended;
+    await this.#notifications.close();
+    // QUIT after what is queued; a client waiting to reconnect is just dropped (it would never end).
+    if (this.#owned) await closeClient(this.client, true);
   }
 
   /** Runs a create or replace script, adding the folder entries of other slots first when sharded. */
@@ -231,10 +260,6 @@ export class RedisFileSystem implements FileSystem {
 /** The arguments of a script command: the number of keys, the keys, then the arguments. */
 function scriptArgs(file: string, bytes: Buffer, entries: readonly IndexEntry[]): [number, ...Array<string | Buffer>] {
   return [1 + entries.length, file, ...entries.map((e) => e.key), bytes, ...entries.map((e) => e.member)];
-}
-
-function hasEnded(client: Redis | Cluster): boolean {
-  return client.status === 'end';
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -1,4 +1,4 @@
-import { ErrorCode, type FileSystem, isEvsrcError } from '@evsrc/core';
+import { ErrorCode, FEED_FOLDER, type FileSystem, isEvsrcError } from '@evsrc/core';
 import {
   describeFeedContract,
   describeFileSystemContract,
@@ -8,7 +8,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisFileSystem } from '../src/index.js';
 import { startCluster, type TestCluster } from './cluster.js';
-import { audit, collect, describeRedis, freshPrefix, quiet, text } from './helpers.js';
+import { audit, collect, describeRedis, freshPrefix, quiet, sleep, text } from './helpers.js';
 
 describeRedis('fs-redis on a three-node Redis Cluster', () => {
   let cluster: TestCluster | undefined;
@@ -29,6 +29,7 @@ describeRedis('fs-redis on a three-node Redis Cluster', () => {
     create: () => open(),
     secondClient: (fs: FileSystem) => open((fs as RedisFileSystem).prefix),
     dispose: async (fs: FileSystem) => {
+      await fs.close?.(); // the notification connection, if a watch left it open
       await (fs as RedisFileSystem).client.quit();
     },
   };
@@ -53,6 +54,35 @@ describeRedis('fs-redis on a three-node Redis Cluster', () => {
       expect(await audit(client.nodes('master'), fs.prefix)).toEqual([]);
     } finally {
       await (fs.client as Cluster).quit();
+    }
+  });
+
+  it('carries change notifications between two cluster clients (PUBLISH is broadcast to every node)', async () => {
+    const watcher = open();
+    const writer = open(watcher.prefix);
+    try {
+      let calls = 0;
+      const unwatch = await watcher.watch(FEED_FOLDER, () => calls++);
+      await sleep(50);
+      calls = 0; // the first connection's "look again"
+      for (let i = 1; i <= 3; i++) {
+        await writer.notify(FEED_FOLDER);
+        const deadline = Date.now() + 5000;
+        while (calls < i && Date.now() < deadline) await sleep(5);
+        expect(calls).toBe(i);
+      }
+      await writer.notify('other/');
+      await sleep(200);
+      expect(calls).toBe(3);
+      await unwatch();
+      await writer.notify(FEED_FOLDER);
+      await sleep(200);
+      expect(calls).toBe(3);
+    } finally {
+      for (const fs of [watcher, writer]) {
+        await fs.close();
+        await (fs.client as Cluster).quit();
+      }
     }
   });
 

@@ -22,6 +22,9 @@ export class FeedPoller {
   #running = false;
   #wake: (() => void) | undefined;
   #woken = false;
+  /** The open notifications: resolves to the function that closes them (none: the file system has no watch). */
+  #watching: Promise<(() => Promise<void>) | undefined> | undefined;
+  #unwatchTimer: NodeJS.Timeout | undefined;
 
   constructor(fs: FileSystem) {
     this.#fs = fs;
@@ -78,21 +81,48 @@ export class FeedPoller {
 
   async #run(): Promise<void> {
     this.#running = true;
-    let unwatch: (() => Promise<void>) | undefined;
+    let interval = 0;
     try {
-      unwatch = await this.#fs.watch?.(FEED_FOLDER, () => this.wake()).catch(() => undefined);
+      await this.#watch();
       while (this.#waiters.size > 0) {
-        const { next, interval } = this.#lowest();
+        const lowest = this.#lowest();
+        interval = lowest.interval;
         this.#woken = false;
-        if (!(await this.#poll(next))) break;
+        if (!(await this.#poll(lowest.next))) break;
         if (!this.#resolveReached() && this.#waiters.size > 0 && !this.#woken) await this.#sleep(interval);
       }
     } finally {
       this.#running = false;
-      await unwatch?.().catch(() => undefined);
-      // A waiter added while unwatching needs a poller.
+      // A waiter added meanwhile needs a poller; else keep the watch a while, for the next wait.
       if (this.#waiters.size > 0) void this.#run();
+      else this.#unwatchLater(Math.max(interval, LINGER_MS));
     }
+  }
+
+  /**
+   * Opens the file system's notifications (once, kept across waits: a caught-up watcher
+   * waits again after every batch, and opening a watch can cost a connection or a walk
+   * of the feed's folders).
+   */
+  async #watch(): Promise<void> {
+    clearTimeout(this.#unwatchTimer);
+    this.#unwatchTimer = undefined;
+    this.#watching ??= (this.#fs.watch?.(FEED_FOLDER, () => this.wake()) ?? Promise.resolve(undefined)).catch(
+      () => undefined,
+    );
+    await this.#watching;
+  }
+
+  /** Closes the notifications after `ms` unless someone waits again before. */
+  #unwatchLater(ms: number): void {
+    clearTimeout(this.#unwatchTimer);
+    this.#unwatchTimer = setTimeout(() => {
+      const watching = this.#watching;
+      this.#watching = undefined;
+      this.#unwatchTimer = undefined;
+      void watching?.then((unwatch) => unwatch?.()).catch(() => undefined);
+    }, ms);
+    this.#unwatchTimer.unref?.();
   }
 
   /** The lowest position waited for, and the shortest interval asked for. */
@@ -146,3 +176,6 @@ export class FeedPoller {
 }
 
 const pollers = new WeakMap<FileSystem, FeedPoller>();
+
+/** How long notifications stay open after the last waiter left (at least one poll interval). */
+const LINGER_MS = 5_000;

@@ -17,6 +17,7 @@ export {
   type FaultyFileSystemOptions,
   type FileSystemOperation,
 } from './faulty-file-system.js';
+export { TestAccount, TestDeposited, TestOpened, testAccountType } from './sample-domain.js';
 export { seedEvents, type TestRepository, testRepository } from './seed.js';
 export { seededRandom } from './seeded-random.js';
 export {

@@ -1,0 +1,47 @@
+import { FeedPoller, InMemoryFileSystem, Repository } from '@evsrc/core';
+import { TestAccount, testAccountType } from '@evsrc/core/testing';
+import { describe, expect, it } from 'vitest';
+
+/** An in-memory store that counts how often its notifications are opened and closed. */
+class CountingFileSystem extends InMemoryFileSystem {
+  opened = 0;
+  closed = 0;
+  override async watch(folder: string, listener: () => void): Promise<() => Promise<void>> {
+    this.opened++;
+    const stop = await super.watch(folder, listener);
+    return async () => {
+      this.closed++;
+      await stop();
+    };
+  }
+}
+
+describe('the feed poller', () => {
+  it('keeps one watch open while a caught-up watcher waits again after each batch', async () => {
+    const fs = new CountingFileSystem();
+    const repository = new Repository({ fileSystem: fs, aggregates: [testAccountType()], feed: true });
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      try {
+        for await (const b of repository.feed.watch({ signal: stop.signal, pollIntervalMs: 10_000 })) {
+          seen.push(b.aggregateId);
+          if (seen.length === 10) stop.abort();
+        }
+      } catch (error) {
+        if (!stop.signal.aborted) throw error;
+      }
+    })();
+    for (let i = 0; i < 10; i++) {
+      const account = new TestAccount(`a-${i}`);
+      account.open('A');
+      await repository.save(account);
+      // Each batch arrives through the notification (the poll interval is 10 s), so the watcher waits again.
+      while (seen.length <= i) await new Promise((r) => setTimeout(r, 1));
+    }
+    await watching;
+    expect(seen).toHaveLength(10);
+    expect(fs.opened).toBe(1);
+    expect(FeedPoller.of(fs).waiting).toBe(0);
+  });
+});
