@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEMPORARY_FOLDER } from '@evsrc/fs-local';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Ack, auditStore, missingAcks } from './support/audit.js';
+import { type Ack, acksOf, auditStore, missingAcks } from './support/audit.js';
 import { type Child, childScript, spawnNode } from './support/child.js';
 import { envInt, seeded, sleep } from './support/random.js';
 import { openStore } from './support/stores.mjs';
@@ -13,12 +13,6 @@ const KILLS = envInt('EVSRC_CRASH_KILLS', 25);
 /** Replays a run: the seed is printed at the end of each. */
 const SEED = envInt('EVSRC_CRASH_SEED', 1 + Math.floor(Math.random() * 2 ** 31));
 const WRITER = childScript('crash-writer.mjs');
-
-const parseAck = (line: string): Ack => {
-  const [, id, first, last, tags] = line.split(' ');
-  return { id: id as string, first: Number(first), last: Number(last), tags: (tags as string).split(',') };
-};
-const acksOf = (child: Child) => child.lines.filter((l) => l.startsWith('ack ')).map(parseAck);
 
 /** The temporary files left in the store's reserved folder. */
 async function temporaryFiles(root: string): Promise<string[]> {

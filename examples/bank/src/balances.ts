@@ -20,7 +20,8 @@ export type BalanceList = Record<string, BalanceLine>;
 
 /** Applies one committed batch of an account to the list (each batch once, in order). */
 export function applyBatch(list: BalanceList, batch: FeedBatch): BalanceList {
-  const line = (list[batch.aggregateId] ??= { owner: '', balance: 0 });
+  const line = list[batch.aggregateId] ?? { owner: '', balance: 0 };
+  list[batch.aggregateId] = line;
   for (const { event } of batch.events) {
     if (event instanceof AccountOpened) line.owner = event.owner;
     else if (

@@ -1,12 +1,14 @@
 import {
   type BatchHeader,
   decodeSegment,
+  FEED_FOLDER,
   type FileSystem,
   mapOrdered,
   Repository,
   readStoredBatches,
   storedFileCodec,
 } from '@evsrc/core';
+import type { Child } from './child.js';
 import { digestOf, Ledger, ledgerType } from './domain.mjs';
 
 /** What {@link auditStore} found. */
@@ -15,10 +17,25 @@ export interface Audit {
   readonly files: number;
   readonly batches: number;
   readonly snapshots: number;
+  /** Every batch file that decoded, with its header's feed checkpoint and its tags. */
+  readonly batchFiles: readonly BatchFile[];
+  /** Files of the change feed's log (`.evsrc/feed/…`): listed, not read here (see feed-audit.ts). */
+  readonly feedFiles: number;
   /** Each aggregate's tags in version order (`tags[v - 1]` is the tag of version v). */
   readonly tags: ReadonlyMap<string, readonly string[]>;
   /** Everything wrong, each naming the file or aggregate (empty when the store is sound). */
   readonly problems: readonly string[];
+}
+
+/** One batch file as {@link auditStore} read it. */
+export interface BatchFile {
+  readonly path: string;
+  readonly id: string;
+  readonly first: number;
+  readonly last: number;
+  /** The checkpoint its header names (written with the feed on). */
+  readonly feed: string | undefined;
+  readonly tags: readonly string[];
 }
 
 const FILE = /^ledger\/([^/]+)\/(events|snapshots)\/(\d{12})\.(batch|snap)$/;
@@ -31,7 +48,8 @@ interface Found {
 /**
  * Reads a whole store of {@link Ledger}s file by file, independently of the repository:
  * every listed name must be a batch or snapshot that reads fully, decodes (header, length,
- * CRC-32, body) and belongs where it is; each aggregate's batches must cover versions 1..n
+ * CRC-32, body) and belongs where it is (the change feed's log, under `.evsrc/feed/`, is only
+ * counted); each aggregate's batches must cover versions 1..n
  * with no gap or overlap; each snapshot must hold the state folded from the events up to
  * its version. Then it checks that the library agrees: `readStoredBatches` reads the same
  * stream, and `Repository.get` (snapshot plus later batches) gives the same state.
@@ -40,6 +58,7 @@ export async function auditStore(fileSystem: FileSystem): Promise<Audit> {
   const problems: string[] = [];
   const codec = storedFileCodec();
   let files = 0;
+  let feedFiles = 0;
   const found = new Map<string, Found>();
   const entry = (id: string) => {
     const known = found.get(id);
@@ -57,6 +76,10 @@ export async function auditStore(fileSystem: FileSystem): Promise<Audit> {
   });
   for await (const { path, bytes, error } of read) {
     files++;
+    if (path.startsWith(FEED_FOLDER)) {
+      feedFiles++;
+      continue;
+    }
     if (error) {
       problems.push(`${path} is listed but reading it fails: ${(error as Error).message}`);
       continue;
@@ -88,13 +111,17 @@ export async function auditStore(fileSystem: FileSystem): Promise<Audit> {
   const tags = new Map<string, string[]>();
   let batches = 0;
   let snapshots = 0;
+  const batchFiles: BatchFile[] = [];
   for (const [id, f] of found) {
+    for (const { header, tags, path } of f.batches) {
+      batchFiles.push({ path, id, first: header.first, last: header.last, feed: header.feed, tags });
+    }
     batches += f.batches.length;
     snapshots += f.snapshots.length;
     tags.set(id, streamOf(id, f, problems));
   }
   await compareWithLibrary(fileSystem, tags, problems);
-  return { files, batches, snapshots, tags, problems };
+  return { files, batches, snapshots, batchFiles, feedFiles, tags, problems };
 }
 
 /** The tags of one aggregate's batches, checking contiguity and the snapshots. */
@@ -152,6 +179,15 @@ export interface Ack {
   readonly last: number;
   readonly tags: readonly string[];
 }
+
+/** Parses a line `ack <aggregate id> <first version> <last version> <tag,tag,...>` of a writer. */
+export function parseAck(line: string): Ack {
+  const [, id, first, last, tags] = line.split(' ');
+  return { id: id as string, first: Number(first), last: Number(last), tags: (tags as string).split(',') };
+}
+
+/** The saves a writer process acknowledged on stdout (complete lines only). */
+export const acksOf = (child: Child): Ack[] => child.lines.filter((l) => l.startsWith('ack ')).map(parseAck);
 
 /** The acknowledged saves that the store does not hold exactly (as messages). */
 export function missingAcks(acks: Iterable<Ack>, tags: ReadonlyMap<string, readonly string[]>): string[] {
