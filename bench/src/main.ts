@@ -21,6 +21,7 @@ import { METHOD, type Results, type Row } from './results.js';
 import { checkTargets } from './targets.js';
 import { codecSizes, codecSizeTable } from './workloads/codec-sizes.js';
 import { type Outcome, type RunContext, useCodec } from './workloads/context.js';
+import { type FeedCostRow, feedCost } from './workloads/feed-cost.js';
 import { memoryProbe } from './workloads/memory-probe.js';
 import { w3, w4 } from './workloads/reads.js';
 import { DelayedFileSystem, roundTrips, type SweepStores } from './workloads/round-trips.js';
@@ -75,7 +76,54 @@ function progress(row: Row): void {
   );
 }
 
+function feedProgress(row: FeedCostRow): void {
+  if (row.error) {
+    log(`  ${row.workload} feed off/on: FAILED ${row.error}`);
+    return;
+  }
+  const r = (n: number | undefined) => Math.round(n ?? 0).toLocaleString('en-US');
+  const back = row.readBack ? `  read back ${r(row.readBack.batchesPerSecond)} batches/s` : '';
+  log(
+    `  ${row.workload} feed off ${r(row.off?.eventsPerSecond).padStart(9)} ev/s  on ${r(row.on?.eventsPerSecond).padStart(9)} ev/s  on/off ${row.ratio?.toFixed(2)}  entries/save ${row.entriesPerSave?.toFixed(3)}${back}`,
+  );
+}
+
+/** `--feed`: W2 and W5 with the feed off and on, each side on its own fresh stores. */
+async function runFeedCost(backend: Backend, options: Options, results: Results, runId: string): Promise<void> {
+  const sizes = backend.network ? options.networkSizes : options.sizes;
+  for (const parser of options.parsers) {
+    log(`${backend.name} / ${parser} / feed off and on`);
+    const off = await backend.target(`${runId}-${parser}-feed-off`);
+    try {
+      const on = await backend.target(`${runId}-${parser}-feed-on`);
+      try {
+        const ctx: RunContext = { backend, target: on, parser, sizes, w1Written: false };
+        for (const workload of ['W2', 'W5'] as const) {
+          if (!options.workloads.includes(workload)) continue;
+          const base = { backend: backend.name, parser, workload };
+          let row: FeedCostRow;
+          try {
+            row = { ...base, ...(await feedCost(ctx, { off: off.fileSystem, on: on.fileSystem }, workload)) };
+          } catch (error) {
+            row = { ...base, error: message(error) };
+            results.errors.push(
+              `${backend.name} ${parser} ${workload} feed: ${error instanceof Error ? error.stack : error}`,
+            );
+          }
+          feedProgress(row);
+          results.feedCost.push(row);
+        }
+      } finally {
+        await on.close();
+      }
+    } finally {
+      await off.close();
+    }
+  }
+}
+
 async function runParsers(backend: Backend, options: Options, results: Results, runId: string): Promise<void> {
+  if (options.feed) return runFeedCost(backend, options, results, runId);
   const sizes = backend.network ? options.networkSizes : options.sizes;
   for (const parser of options.parsers) {
     log(`${backend.name} / ${parser}`);
@@ -101,7 +149,7 @@ async function runParsers(backend: Backend, options: Options, results: Results, 
 }
 
 async function runRoundTrips(backend: Backend, options: Options, results: Results, runId: string): Promise<void> {
-  if (!backend.network || !options.workloads.includes('rt')) return;
+  if (!backend.network || !options.workloads.includes('rt') || options.feed) return;
   log(`${backend.name} / round trips`);
   const target = await backend.target(`${runId}-rt`);
   try {
@@ -130,7 +178,7 @@ async function sweep(name: string, stores: SweepStores, options: Options, result
 
 /** The sweep on a simulated network store: memory, with a fixed delay per read and listing. */
 async function runSimulatedRoundTrips(options: Options, results: Results): Promise<void> {
-  if (!options.workloads.includes('rt')) return;
+  if (!options.workloads.includes('rt') || options.feed) return;
   const name = `simulated ${SIMULATED_RTT_MS} ms`;
   log(`${name} / round trips`);
   const fileSystem = new DelayedFileSystem(SIMULATED_RTT_MS);
@@ -163,7 +211,7 @@ async function runBackend(name: BackendName, options: Options, results: Results,
 }
 
 async function runProbe(options: Options, results: Results): Promise<void> {
-  if (!options.workloads.includes('probe') || !options.backends.includes('local')) return;
+  if (!options.workloads.includes('probe') || !options.backends.includes('local') || options.feed) return;
   for (const parser of options.probeParsers) {
     log(`memory probe / ${parser}: ${options.probeEvents.toLocaleString('en-US')} events`);
     try {
@@ -193,6 +241,7 @@ function newResults(options: Options): Results {
       sizes: options.sizes,
       networkSizes: options.networkSizes,
       codec: options.codecLabel,
+      feed: options.feed,
     },
     method: METHOD,
     backends: {},
@@ -200,6 +249,7 @@ function newResults(options: Options): Results {
     rows: [],
     roundTrips: [],
     memoryProbe: [],
+    feedCost: [],
     targets: [],
     errors: [],
   };

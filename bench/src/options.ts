@@ -98,6 +98,8 @@ export interface Options {
   readonly codecLabel: string;
   /** `--codec-sizes`: only the codec size and throughput table. */
   readonly codecSizes: boolean;
+  /** `--feed`: only W2 and W5 (of those selected), with evsrc's change feed off and on. */
+  readonly feed: boolean;
 }
 
 /** The stages `--codec` takes: one compression and/or `aes` (AES-256-GCM with a random key). */
@@ -142,6 +144,8 @@ export const USAGE = `Usage: pnpm bench [options]
                            e.g. deflate,aes); the raw baselines stay plain, so the ratio is the cost
   --codec-sizes            only measure every codec on the W1 data set (bytes stored, write and
                            replay throughput, in memory) and print that table
+  --feed                   only the change feed's cost: W2 and W5 with evsrc alone, the feed off
+                           then on (fresh stores), entries written per save, and W2 read back
   --<size>=N               any size, e.g. --w1-events=50000 --w5-writers=8 --rt-batches=10,100
                            (${Object.keys(FULL)
                              .map((k) => kebab(k))
@@ -217,6 +221,7 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     out: take('out'),
     codecLabel: args.get('codec') ?? '',
     codecSizes: take('codec-sizes') === 'true',
+    feed: take('feed') === 'true',
     codec: parseCodec(take('codec')),
   };
   if (args.size > 0) throw new Error(`unknown option --${[...args.keys()][0]}\n\n${USAGE}`);

@@ -99,6 +99,44 @@ export function targetsTable(results: Results): string {
   );
 }
 
+export function feedCostTable(results: Results): string {
+  const head = [
+    'backend',
+    'parser',
+    'workload',
+    'size',
+    'feed off ev/s',
+    'feed on ev/s',
+    'on/off time',
+    'off p50 / p99 ms',
+    'on p50 / p99 ms',
+    'feed entries (per save)',
+    'read back batches/s',
+  ];
+  return table(
+    head,
+    results.feedCost.map((r) =>
+      r.error
+        ? [r.backend, r.parser, r.workload, `**failed**: ${r.error}`, '', '', '', '', '', '', '']
+        : [
+            r.backend,
+            r.parser,
+            r.workload,
+            r.size ?? '',
+            rate(r.off),
+            rate(r.on),
+            r.ratio === undefined ? '—' : r.ratio.toFixed(2),
+            latency(r.off),
+            latency(r.on),
+            r.entries === undefined ? '—' : `${int(r.entries)} (${(r.entriesPerSave ?? 0).toFixed(3)})`,
+            r.readBack
+              ? `${int(r.readBack.batchesPerSecond)} (${int(r.readBack.batches)} in ${ms(r.readBack.ms)} ms)`
+              : '',
+          ],
+    ),
+  );
+}
+
 /** The whole report, as Markdown. */
 export function report(results: Results): string {
   const m = results.machine;
@@ -110,11 +148,13 @@ export function report(results: Results): string {
         ? 'Network backends at the same sizes as memory and local disk.'
         : 'Network backends (redis, azure, s3) at a tenth of the writes by default (W1 and W4 10,000 events, W2 1,000 aggregates, W5 100 saves per writer, round-trip sweep up to 500 batches); --full-network for the full sizes.'
     }${results.settings.codec ? ` evsrc's codec pipeline: ${results.settings.codec} (the raw baselines stay plain, so evsrc/raw includes its cost).` : ''}`,
-    '## Results',
-    mainTable(results),
-    '## Targets',
-    targetsTable(results),
   ];
+  if (!results.settings.feed) sections.push('## Results', mainTable(results), '## Targets', targetsTable(results));
+  if (results.feedCost.length > 0 || results.settings.feed) {
+    sections.push("## The change feed's cost (W2, W5: evsrc with the feed off and on)", feedCostTable(results));
+    const skipped = results.skipped.map((s) => `- ${s.backend} skipped: ${s.reason}`);
+    if (skipped.length > 0) sections.push(skipped.join('\n'));
+  }
   if (results.roundTrips.length > 0)
     sections.push('## W3 against batch count and concurrency', roundTripTable(results));
   if (results.memoryProbe.length > 0)

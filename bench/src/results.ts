@@ -1,6 +1,7 @@
 import type { BackendName } from './backends/types.js';
 import type { Measurement } from './measure.js';
 import type { ParserName, Sizes } from './options.js';
+import type { FeedCostRow } from './workloads/feed-cost.js';
 import type { ProbeResult } from './workloads/memory-probe.js';
 import type { RoundTripRow } from './workloads/round-trips.js';
 
@@ -30,6 +31,8 @@ export interface Results {
     readonly networkSizes: Sizes;
     /** evsrc's codec pipeline (`--codec`), "" for none. */
     readonly codec: string;
+    /** `--feed`: only W2 and W5, with evsrc's change feed off and on. */
+    readonly feed: boolean;
   };
   readonly method: Record<string, string>;
   readonly backends: Partial<Record<BackendName, string>>;
@@ -38,6 +41,8 @@ export interface Results {
   /** The sweep: a real backend's name, or the simulated store's. */
   readonly roundTrips: (RoundTripRow & { backend: string })[];
   readonly memoryProbe: ProbeResult[];
+  /** `--feed`: W2 and W5 with the change feed off and on. */
+  readonly feedCost: FeedCostRow[];
   targets: { target: string; status: 'met' | 'missed' | 'not run'; detail: string }[];
   readonly errors: string[];
 }
@@ -55,4 +60,6 @@ export const METHOD: Record<string, string> = {
   'raw (W3, W4)':
     'the same listing and reads (same reads in flight), each file split at its header line and its body decoded with the same parser; no CRC or shape checks, no event objects, no applyOn. "W3 bytes": listing and reads only, nothing decoded.',
   'warm-up': 'each write workload starts with 20 unmeasured saves on each side (JIT, connections, the S3 probe).',
+  'feed (--feed)':
+    'W2 and W5 run twice with evsrc only, each on its own fresh store: the feed off, then on (repository option feed). on/off = time on / time off. Feed entries = log entries the measured saves wrote (from feed.head() before and after), per save: below 1 when saves queued in the process share an entry (group commit). Read back: W2’s batches read with feed.read() from the checkpoint before W2, by a new repository, once.',
 };

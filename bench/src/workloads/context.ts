@@ -39,7 +39,7 @@ export function useCodec(codec: CodecOptions | undefined): void {
 export function repository(
   fileSystem: FileSystem,
   parser: ParserName,
-  options: { readConcurrency?: number; snapshots?: SnapshotPolicy } = {},
+  options: { readConcurrency?: number; snapshots?: SnapshotPolicy; feed?: boolean } = {},
 ): Repository {
   return new Repository({
     fileSystem,
@@ -47,6 +47,7 @@ export function repository(
     format: parser,
     ...(benchCodec ? { codec: benchCodec } : {}),
     ...(options.readConcurrency ? { readConcurrency: options.readConcurrency } : {}),
+    ...(options.feed === undefined ? {} : { feed: options.feed }),
   });
 }
 
