@@ -74,6 +74,45 @@ describe('event registry', () => {
     expect(plain.by).toBe(2);
   });
 
+  it('builds the same events whatever the payload shape, including shapes it compiled before', () => {
+    class Wide extends ChangeEvent<Thing> {
+      static readonly type = 'wide';
+      applyOn() {}
+    }
+    const registry = new EventRegistry('thing', [Wide]);
+    const payloads: Record<string, unknown>[] = [
+      { a: 1, b: 'x' },
+      { a: 2, b: 'y' },
+      { b: 'z', a: 3 }, // same keys, other order: another shape
+      { a: 4 },
+      { a: 5, b: 'w', c: null },
+      { 0: 'index', a: 6 },
+      {},
+      ...Array.from({ length: 40 }, (_, i) => ({ [`k${i}`]: i })), // more shapes than are compiled
+      { a: 7, b: 'v' },
+    ];
+    for (const payload of payloads) {
+      const e = registry.create('wide', payload);
+      expect(e).toBeInstanceOf(Wide);
+      expect(Object.getPrototypeOf(e)).toBe(Wide.prototype);
+      expect(e.constructor).toBe(Wide);
+      expect(Object.keys(e)).toEqual(Object.keys(payload));
+      expect({ ...e }).toEqual(payload);
+      expect(e).not.toBe(payload);
+    }
+  });
+
+  it('copies only own fields, even when the payload inherits enumerable ones', () => {
+    const registry = new EventRegistry('thing', [Added]);
+    for (let i = 0; i < 3; i++) registry.create('added', { by: i }); // the shape { by } is compiled
+    const inherited = Object.create({ extra: 'inherited' }) as Record<string, unknown>;
+    inherited.by = 9;
+    const e = registry.create('added', inherited) as unknown as Record<string, unknown>;
+    expect(Object.keys(e)).toEqual(['by']);
+    expect(e.by).toBe(9);
+    expect(e.extra).toBeUndefined();
+  });
+
   it('refuses a payload that is not an object', () => {
     expect(() => registry.create('added', 'str', 'f')).toThrow(CorruptFileError);
     expect(() => registry.create('added', null, 'f')).toThrow(CorruptFileError);

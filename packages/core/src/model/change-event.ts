@@ -85,3 +85,83 @@ export function copyFields(target: object, source: object, fresh = false): void 
     }
   }
 }
+
+/** Builds one event from a payload of the shape it was compiled for, or `undefined` for any other shape. */
+type ShapeBuilder = (payload: object) => ChangeEvent | undefined;
+
+/** Payload shapes compiled per event class (more go through {@link copyFields}), and keys per shape. */
+const MAX_SHAPES = 16;
+const MAX_SHAPE_KEYS = 64;
+/** Turned off for good if the runtime forbids compiling functions (e.g. `--disallow-code-generation-from-strings`). */
+let compiling = true;
+
+/**
+ * Compiles a builder for payloads whose own enumerable keys are exactly `keys`, in order.
+ * The source is a fixed template that depends only on the number of keys: the key names
+ * are passed in as values, never written into the code, so nothing read from a file is
+ * ever evaluated. Each compiled function has its own inline caches, so its assignments
+ * are as fast as hand-written ones. `null` when this shape must take the careful path.
+ */
+function compileShape(
+  bare: new () => object,
+  keys: readonly string[],
+  guarded: ReadonlySet<string>,
+): ShapeBuilder | null {
+  if (!compiling || keys.length > MAX_SHAPE_KEYS || keys.some((k) => guarded.has(k))) return null;
+  const names = keys.map((_, i) => `k${i}`);
+  const source = [
+    '"use strict";',
+    'return function build(p) {',
+    '  let i = 0;',
+    // for-in also lists inherited enumerable keys: any difference from `keys` is another shape.
+    '  for (const k in p) if (k !== keys[i++]) return undefined;',
+    `  if (i !== ${keys.length}) return undefined;`,
+    '  const e = new Bare();',
+    ...names.map((n) => `  e[${n}] = p[${n}];`),
+    '  return e;',
+    '};',
+  ].join('\n');
+  try {
+    // A fixed template (see above), never text from a file.
+    return new Function('Bare', 'keys', ...names, source)(bare, keys, ...keys) as ShapeBuilder;
+  } catch {
+    compiling = false;
+    return null;
+  }
+}
+
+/**
+ * Returns a function that builds a bare instance of `cls` (its constructor is not called)
+ * holding a payload's own enumerable fields: the same result as
+ * `copyFields(Object.create(cls.prototype), payload, true)`, several times faster for the
+ * few payload shapes a class sees (each is compiled once, on first sight). Payloads of a
+ * shape that names a guarded key (an accessor, a read-only field or `__proto__`) take
+ * {@link copyFields}.
+ */
+export function eventBuilder<E extends ChangeEvent>(cls: ChangeEventClass<E>): (payload: object) => E {
+  const proto = cls.prototype as object;
+  // A constructor that runs no code, whose instances get the class's prototype.
+  const bare = function Bare() {} as unknown as new () => object;
+  bare.prototype = proto;
+  const shapes = new Map<string, ShapeBuilder | null>();
+  let last: ShapeBuilder | undefined;
+  return (payload) => {
+    const fast = last?.(payload);
+    if (fast !== undefined) return fast as E;
+    const keys = Object.keys(payload);
+    const signature = JSON.stringify(keys);
+    let build = shapes.get(signature);
+    if (build === undefined && shapes.size < MAX_SHAPES) {
+      build = compileShape(bare, keys, guardedOf(proto));
+      shapes.set(signature, build);
+    }
+    const built = build?.(payload);
+    if (built !== undefined) {
+      last = build as ShapeBuilder;
+      return built as E;
+    }
+    const event = Object.create(proto) as E;
+    copyFields(event, payload, true);
+    return event;
+  };
+}

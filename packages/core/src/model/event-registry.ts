@@ -1,7 +1,7 @@
 import { type EventUpcaster, eventVersion, UpcasterChain } from '../codec/upcasting.js';
 import { ConfigurationError, CorruptFileError, InvalidIdError, UnknownEventTypeError } from '../errors.js';
 import type { ChangeEvent, ChangeEventClass } from './change-event.js';
-import { copyFields } from './change-event.js';
+import { eventBuilder } from './change-event.js';
 
 const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -15,6 +15,8 @@ export class EventRegistry {
   readonly #byClass = new Map<ChangeEventClass, string>();
   readonly #versions = new Map<string, number>();
   readonly #chains = new Map<string, UpcasterChain<Record<string, unknown>>>();
+  /** What {@link create} needs per name, found with one lookup (it runs once per replayed event). */
+  readonly #readers = new Map<string, Reader>();
 
   /**
    * @param aggregateType the aggregate type these events belong to (for messages).
@@ -49,6 +51,7 @@ export class EventRegistry {
       this.#byName.set(name, cls);
       this.#byClass.set(cls, name);
       this.#versions.set(name, eventVersion(cls));
+      this.#readers.set(name, { cls, version: eventVersion(cls), build: eventBuilder(cls) });
     }
     for (const name of new Set(upcasters.map((u) => u.type))) {
       const current = this.#versions.get(name);
@@ -90,23 +93,26 @@ export class EventRegistry {
    * @throws {UpcastError} when no upcaster chain leads from `version` to the class's version.
    */
   create(name: string, payload: unknown, path?: string, version = 1): ChangeEvent {
-    const cls = this.#byName.get(name);
-    if (cls === undefined) throw new UnknownEventTypeError(this.aggregateType, name, path);
-    const current = this.#versions.get(name) ?? 1;
-    if (version !== current) {
+    const reader = this.#readers.get(name);
+    if (reader === undefined) throw new UnknownEventTypeError(this.aggregateType, name, path);
+    if (version !== reader.version) {
       const chain =
-        this.#chains.get(name) ?? new UpcasterChain<Record<string, unknown>>(`event "${name}"`, current, []);
+        this.#chains.get(name) ?? new UpcasterChain<Record<string, unknown>>(`event "${name}"`, reader.version, []);
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
         throw new CorruptFileError(path ?? '(no file)', `payload of event "${name}" is not an object`);
       }
       payload = chain.upcast(payload as Record<string, unknown>, version, path);
     }
-    if (cls.fromPayload) return cls.fromPayload(payload);
-    const event = Object.create(cls.prototype) as ChangeEvent;
+    if (reader.cls.fromPayload) return reader.cls.fromPayload(payload);
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       throw new CorruptFileError(path ?? '(no file)', `payload of event "${name}" is not an object`);
     }
-    copyFields(event, payload, true);
-    return event;
+    return reader.build(payload);
   }
+}
+
+interface Reader {
+  readonly cls: ChangeEventClass;
+  readonly version: number;
+  readonly build: (payload: object) => ChangeEvent;
 }
