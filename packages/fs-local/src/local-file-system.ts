@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { readFile as readFileCallback } from 'node:fs';
 import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import {
   assertValidPath,
   assertValidPrefix,
@@ -15,6 +13,7 @@ import {
   type ListOptions,
   StorageError,
 } from '@evsrc/core';
+import { readWholeFile } from './read-file.js';
 import { watchFolder } from './watch.js';
 
 /** Options of {@link LocalFileSystem}. */
@@ -37,12 +36,6 @@ export interface LocalFileSystemOptions {
 
 /** The folder under the root that holds files being written; never listed, and reserved. */
 export const TEMPORARY_FOLDER = '.evsrc-tmp';
-
-/**
- * The callback `readFile` (promisified) reads a whole file in one go; `fs/promises.readFile`
- * reads in chunks and was 1.3–1.6× slower per batch file here (Node 20).
- */
-const readWholeFile = promisify(readFileCallback);
 
 const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '_');
 

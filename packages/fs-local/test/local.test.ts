@@ -78,6 +78,24 @@ describe('LocalFileSystem', () => {
     expect([...((await fs.read('x/y')) as Uint8Array)]).toEqual([8]);
   });
 
+  it('reads files of every size whole, each into bytes of its own', async () => {
+    const root = await newRoot();
+    const fs = new LocalFileSystem({ root, durable: false });
+    const sizes = [0, 1, 6_000, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 300_000];
+    const files = sizes.map((n, k) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + k) & 0xff));
+    await Promise.all(files.map((bytes, k) => fs.create(`f/${k}`, bytes)));
+    const read = await Promise.all(files.map((_, k) => fs.read(`f/${k}`)));
+    for (const [k, bytes] of files.entries()) expect(read[k]).toEqual(Buffer.from(bytes));
+    // Later reads must not change bytes already returned.
+    const first = read[2] as Uint8Array;
+    await Promise.all(files.map((_, k) => fs.read(`f/${k}`)));
+    expect(first).toEqual(Buffer.from(files[2] as Uint8Array));
+    await mkdir(join(root, 'folder'));
+    expect(await fs.read('folder')).toBeUndefined();
+    expect(await fs.read('missing/file')).toBeUndefined();
+    expect(await fs.read('f/0/under-a-file')).toBeUndefined();
+  });
+
   it('reports a storage failure as a typed error naming the file', async () => {
     const root = await newRoot();
     await writeFile(join(root, 'blocker'), 'a file where a folder should be');
