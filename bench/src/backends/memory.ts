@@ -11,7 +11,7 @@ class MapStore implements RawStore {
 
   async create(path: string, bytes: Uint8Array): Promise<void> {
     if (this.#files.has(path)) throw new Error(`exists: ${path}`);
-    this.#files.set(path, bytes.slice());
+    this.#files.set(path, new Uint8Array(bytes)); // a copy (Buffer#slice would be a view)
     const slash = path.lastIndexOf('/') + 1;
     const folder = path.slice(0, slash);
     let names = this.#folders.get(folder);
@@ -36,7 +36,7 @@ class MapStore implements RawStore {
   async read(path: string): Promise<Uint8Array> {
     const bytes = this.#files.get(path);
     if (!bytes) throw new Error(`missing: ${path}`);
-    return bytes.slice();
+    return new Uint8Array(bytes);
   }
 }
 
