@@ -256,17 +256,15 @@ export class Repository {
     const last = first + pending.length - 1;
     const timestamp = Math.max(this.#clock(), inner.lastTimestamp());
     const commit = inner.commitId();
+    // Built field by field (no conditional spreads): this runs once per saved event.
     const stored: StoredEvent[] = pending.map((p) => {
       const metadata = options.metadata || p.metadata ? { ...options.metadata, ...p.metadata } : undefined;
       const version = reg.events.versionOf(p.event);
-      return {
-        type: reg.events.nameOf(p.event),
-        timestamp,
-        payload: p.event.toPayload(),
-        ...(version !== 1 ? { version } : {}),
-        ...(p.eventId !== undefined ? { eventId: p.eventId } : {}),
-        ...(metadata ? { metadata } : {}),
-      };
+      const s: Mutable<StoredEvent> = { type: reg.events.nameOf(p.event), timestamp, payload: p.event.toPayload() };
+      if (version !== 1) s.version = version;
+      if (p.eventId !== undefined) s.eventId = p.eventId;
+      if (metadata) s.metadata = metadata;
+      return s;
     });
     const path = batchPath(reg.type, id, first);
     const dataKey = await this.#codec.writeKey(reg.type, id);
@@ -286,16 +284,19 @@ export class Repository {
     let records: EventRecord[];
     try {
       await storage('create', path, () => this.fileSystem.create(path, bytes));
-      records = stored.map((s, i) => ({
-        aggregateType: reg.type,
-        aggregateId: id,
-        version: first + i,
-        timestamp: s.timestamp,
-        type: s.type,
-        event: (pending[i] as (typeof pending)[number]).event,
-        ...(s.eventId !== undefined ? { eventId: s.eventId } : {}),
-        ...(s.metadata ? { metadata: s.metadata } : {}),
-      }));
+      records = stored.map((s, i) => {
+        const r: Mutable<EventRecord> = {
+          aggregateType: reg.type,
+          aggregateId: id,
+          version: first + i,
+          timestamp: s.timestamp,
+          type: s.type,
+          event: (pending[i] as (typeof pending)[number]).event,
+        };
+        if (s.eventId !== undefined) r.eventId = s.eventId;
+        if (s.metadata) r.metadata = s.metadata;
+        return r;
+      });
     } catch (error) {
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
       const landed = await this.#ourEarlierAttempt(reg, id, path, first, last, commit, pending);
@@ -530,3 +531,6 @@ export class Repository {
 }
 
 const cacheKey = (type: string, id: string) => `${type}\0${id}`;
+
+/** `T` with its `readonly` fields writable (for objects built field by field before they are handed out). */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
