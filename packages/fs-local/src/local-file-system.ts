@@ -54,7 +54,12 @@ export class LocalFileSystem implements FileSystem {
   /** The absolute root folder. */
   readonly root: string;
   readonly durable: boolean;
-  readonly readConcurrency = 8;
+  /**
+   * Batch files read at once while loading: 16 keeps libuv's threads busy (measured: W3
+   * replay 0.86 M ev/s at 4, 1.0 at 8, 1.1 at 16, 1.0 at 32 with the default 4 threads;
+   * with `UV_THREADPOOL_SIZE=8`, 1.7 M ev/s at 16).
+   */
+  readonly readConcurrency = 16;
   readonly #tmp: string;
   readonly #maxAge: number;
   #prepared: Promise<void> | undefined;
