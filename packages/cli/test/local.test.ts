@@ -1,8 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { batchPath, snapshotPath, writeFile as writeEvsrcFile } from '@evsrc/core';
+import { batchPath, Projection, Repository, snapshotPath, writeFile as writeEvsrcFile } from '@evsrc/core';
 import { LocalFileSystem } from '@evsrc/fs-local';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BankAccount, bankAccounts } from '../../../examples/bank/src/bank-account.js';
 import { AGGREGATES_MODULE, evsrc, seed, tempDir } from './helpers.js';
 
 let dir: string;
@@ -42,6 +43,29 @@ describe('evsrc on a local store', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('verified 3 aggregates, 96 files: 0 problems');
     expect(result.code).toBe(0);
+  });
+
+  it('ls and verify pass over the change feed and projections in .evsrc/, which are not aggregates', async () => {
+    const { dir: fed, remove: removeFed } = await tempDir();
+    try {
+      const fileSystem = new LocalFileSystem({ root: fed, durable: false });
+      const repository = new Repository({ fileSystem, aggregates: [bankAccounts], feed: true });
+      await repository.save(BankAccount.open('acc-f', 'Fay'));
+      await new Projection({
+        feed: repository.feed,
+        fileSystem,
+        name: 'count',
+        initialState: () => 0,
+        handle: (n) => n + 1,
+      }).catchUp();
+      expect(await fileSystem.read('.evsrc/feed/enabled')).toBeDefined();
+      expect(await evsrc(['ls', fed])).toMatchObject({ code: 0, stdout: 'bank-account\n' });
+      const result = await evsrc(['verify', fed]);
+      expect(result.stderr).toContain('verified 1 aggregates, 1 files: 0 problems');
+      expect(result.code).toBe(0);
+    } finally {
+      await removeFed();
+    }
   });
 
   it('verify finds a truncated batch, a gap, a misplaced file, a stray file and a wrong snapshot', async () => {
