@@ -7,4 +7,4 @@ import {
 
 describeFileSystemContract('in-memory', { create: () => new InMemoryFileSystem() });
 describeRepositoryContract('in-memory', { create: () => new InMemoryFileSystem() });
-describeFeedContract('in-memory', { create: () => new InMemoryFileSystem() });
+describeFeedContract('in-memory', { create: () => new InMemoryFileSystem(), notifies: true });

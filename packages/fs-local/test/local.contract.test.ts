@@ -19,4 +19,4 @@ const options = {
 
 describeFileSystemContract('local disk', options);
 describeRepositoryContract('local disk', options);
-describeFeedContract('local disk', options);
+describeFeedContract('local disk', { ...options, notifies: true });

@@ -3,15 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  Aggregate,
-  aggregateType,
-  ChangeEvent,
-  FEED_FOLDER,
-  type FeedBatch,
-  FeedPoller,
-  Repository,
-} from '@evsrc/core';
+import { FEED_FOLDER } from '@evsrc/core';
 import { LocalFileSystem, TEMPORARY_FOLDER } from '@evsrc/fs-local';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -59,26 +51,6 @@ function counter() {
     },
   };
 }
-
-class Note extends Aggregate {
-  static readonly type = 'note';
-  text = '';
-  write(text: string): void {
-    this.raise(new Written(text));
-  }
-}
-class Written extends ChangeEvent<Note> {
-  static readonly type = 'written';
-  constructor(readonly text: string) {
-    super();
-  }
-  applyOn(note: Note): void {
-    note.text = this.text;
-  }
-}
-const noteType = aggregateType(Note, { events: [Written] });
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 describe('LocalFileSystem.watch', () => {
   it('hears writes of another file system object and of another process under the folder only, until unwatched', {
@@ -166,66 +138,4 @@ describe('LocalFileSystem.watch', () => {
     await fs.create(entry(7), bytes('7'));
     await until(() => seen.state.calls > 0, 5000, 'an entry under a root created after the watch');
   });
-
-  it('delivers a save on one object to a feed watcher on another well before its 60 s poll', async () => {
-    const root = await newRoot();
-    const fsA = new LocalFileSystem({ root });
-    const fsB = new LocalFileSystem({ root });
-    const writer = new Repository({ fileSystem: fsA, aggregates: [noteType], feed: true });
-    const reader = new Repository({ fileSystem: fsB, aggregates: [noteType] });
-    const watches = { count: 0 };
-    const watch = fsB.watch.bind(fsB);
-    fsB.watch = (folder, listener) => {
-      watches.count++;
-      return watch(folder, listener);
-    };
-
-    const controller = new AbortController();
-    const received: Array<{ batch: FeedBatch; at: number }> = [];
-    let idle = 0;
-    const consuming = (async () => {
-      try {
-        const batches = reader.feed.watch({
-          pollIntervalMs: 60_000,
-          signal: controller.signal,
-          idle: () => void idle++,
-        });
-        for await (const batch of batches) received.push({ batch, at: performance.now() });
-      } catch (error) {
-        if (!controller.signal.aborted) throw error;
-      }
-    })();
-
-    const rounds = 21;
-    const latencies: number[] = [];
-    const saves: number[] = [];
-    try {
-      for (let i = 0; i < rounds; i++) {
-        await until(() => idle > i && FeedPoller.of(fsB).waiting === 1, 10_000, 'the watcher to wait');
-        const note = new Note(`note-${i}`);
-        note.write(`text ${i}`);
-        const start = performance.now();
-        await writer.save(note);
-        saves.push(performance.now() - start);
-        await until(
-          () => received.length > i,
-          5000,
-          `batch ${i} (only a file-system event can bring it before the 60 s poll)`,
-        );
-        latencies.push((received[i]?.at as number) - start);
-      }
-    } finally {
-      controller.abort();
-      await consuming;
-    }
-    expect(received.map((r) => r.batch.aggregateId)).toEqual(Array.from({ length: rounds }, (_, i) => `note-${i}`));
-    const report = {
-      medianSaveToReceiptMs: Number(median(latencies.slice(1)).toFixed(2)),
-      maxSaveToReceiptMs: Number(Math.max(...latencies.slice(1)).toFixed(2)),
-      medianSaveMs: Number(median(saves.slice(1)).toFixed(2)),
-      firstMs: Number((latencies[0] as number).toFixed(2)),
-      watchCalls: watches.count,
-    };
-    console.log(`fs-local feed notification latency (${rounds - 1} durable saves): ${JSON.stringify(report)}`);
-  }, 60_000);
 });

@@ -35,7 +35,7 @@ describeRedis('fs-redis on a three-node Redis Cluster', () => {
   };
   describeFileSystemContract('Redis Cluster', options);
   describeRepositoryContract('Redis Cluster', options);
-  describeFeedContract('Redis Cluster', options);
+  describeFeedContract('Redis Cluster', { ...options, notifies: true });
 
   it('detects the cluster and spreads a store over the nodes, one aggregate per slot', async () => {
     const fs = open();

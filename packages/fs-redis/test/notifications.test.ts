@@ -1,9 +1,8 @@
-import { FEED_FOLDER, type FeedBatch, FeedPoller, Repository } from '@evsrc/core';
+import { FEED_FOLDER } from '@evsrc/core';
 import { freePort } from '@evsrc/test-servers';
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import type { RedisFileSystem } from '../src/index.js';
-import { Notebook, notebookType } from './domain.js';
 import { describeRedis, openFs, redisUrl, sleep, text } from './helpers.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -36,8 +35,6 @@ async function until(condition: () => boolean | Promise<boolean>, ms = 5000, wha
     await sleep(5);
   }
 }
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 describeRedis('RedisFileSystem change notifications', () => {
   it('wakes a watcher when another client notifies its folder; not for other folders or stores; not after unwatch', {
@@ -157,66 +154,4 @@ describeRedis('RedisFileSystem change notifications', () => {
     await expect(fs.notify(FEED_FOLDER)).rejects.toThrow();
     await unwatch();
   }, 20_000);
-
-  it('delivers a save on one client to a feed watcher on another well before its 60 s poll', async () => {
-    const fsA = tracked(openFs());
-    const fsB = tracked(openFs({ prefix: fsA.prefix }));
-    const writer = new Repository({ fileSystem: fsA, aggregates: [notebookType()], feed: true });
-    const reader = new Repository({ fileSystem: fsB, aggregates: [notebookType()] });
-    const watches = { count: 0 };
-    const watch = fsB.watch.bind(fsB);
-    fsB.watch = (folder, listener) => {
-      watches.count++;
-      return watch(folder, listener);
-    };
-
-    const controller = new AbortController();
-    const received: Array<{ batch: FeedBatch; at: number }> = [];
-    let idle = 0;
-    const consuming = (async () => {
-      try {
-        const batches = reader.feed.watch({
-          pollIntervalMs: 60_000,
-          signal: controller.signal,
-          idle: () => void idle++,
-        });
-        for await (const batch of batches) received.push({ batch, at: performance.now() });
-      } catch (error) {
-        if (!controller.signal.aborted) throw error;
-      }
-    })();
-
-    const rounds = 21;
-    const latencies: number[] = [];
-    const saves: number[] = [];
-    try {
-      for (let i = 0; i < rounds; i++) {
-        // The watcher has read everything and waits on the poller (subscribed or subscribing).
-        await until(() => idle > i && FeedPoller.of(fsB).waiting === 1, 10_000, 'the watcher to wait');
-        const account = new Notebook(`acc-${i}`);
-        account.write(`note ${i}`);
-        const start = performance.now();
-        await writer.save(account);
-        saves.push(performance.now() - start);
-        await until(
-          () => received.length > i,
-          5000,
-          `batch ${i} (only a notification can bring it before the 60 s poll)`,
-        );
-        latencies.push((received[i]?.at as number) - start);
-      }
-    } finally {
-      controller.abort();
-      await consuming;
-    }
-    expect(received.map((r) => r.batch.aggregateId)).toEqual(Array.from({ length: rounds }, (_, i) => `acc-${i}`));
-    const report = {
-      medianSaveToReceiptMs: Number(median(latencies.slice(1)).toFixed(2)),
-      maxSaveToReceiptMs: Number(Math.max(...latencies.slice(1)).toFixed(2)),
-      medianSaveMs: Number(median(saves.slice(1)).toFixed(2)),
-      firstMs: Number((latencies[0] as number).toFixed(2)),
-      watchCalls: watches.count,
-    };
-    console.log(`fs-redis feed notification latency (${rounds - 1} saves): ${JSON.stringify(report)}`);
-  }, 60_000);
 });

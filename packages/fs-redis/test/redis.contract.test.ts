@@ -17,7 +17,7 @@ describeRedis('fs-redis contract suites', () => {
   };
   describeFileSystemContract('Redis (URL, standalone)', fromUrl);
   describeRepositoryContract('Redis (URL, standalone)', fromUrl);
-  describeFeedContract('Redis (URL, standalone)', fromUrl);
+  describeFeedContract('Redis (URL, standalone)', { ...fromUrl, notifies: true });
 
   // Built on the caller's own ioredis clients, in sharded mode: the same code path as on a
   // cluster (every script in one hash slot), on a standalone server.

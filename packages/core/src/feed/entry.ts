@@ -26,6 +26,11 @@ export interface LoggedBatch extends LoggedBatchInfo {
   readonly bytes: Uint8Array;
 }
 
+/** Only the {@link LoggedBatchInfo} fields of `batch`, in the order entries store them. */
+export function infoOf({ path, type, id, first, last, commit }: LoggedBatchInfo): LoggedBatchInfo {
+  return { path, type, id, first, last, commit };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const KIND = 'feed-entry';
@@ -45,15 +50,7 @@ export function encodeEntry(position: number, batches: readonly LoggedBatch[]): 
     evsrc: ENTRY_FORMAT,
     kind: KIND,
     position,
-    batches: batches.map(({ path, type, id, first, last, commit, bytes }) => ({
-      path,
-      type,
-      id,
-      first,
-      last,
-      commit,
-      bytes: bytes.byteLength,
-    })),
+    batches: batches.map((b) => ({ ...infoOf(b), bytes: b.bytes.byteLength })),
     crc32: crc32(body),
   };
   const covered = JSON.stringify(header).slice(0, -1);

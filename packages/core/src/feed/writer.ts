@@ -1,7 +1,7 @@
 import { ErrorCode, isEvsrcError, StorageError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { storage, storageList } from '../repository/storage.js';
-import { encodeEntry, type LoggedBatch, type LoggedBatchInfo } from './entry.js';
+import { encodeEntry, infoOf, type LoggedBatch, type LoggedBatchInfo } from './entry.js';
 import {
   CHUNK,
   type Checkpoint,
@@ -87,17 +87,12 @@ export class FeedWriter {
   async #write(intents: readonly BatchIntent[]): Promise<LoggedIntent[]> {
     let position = (this.#head ?? (await findHead(this.#fs))) + 1;
     for (let conflicts = 0; ; conflicts++) {
-      const logged = intents.map((intent, index) => ({
-        feed: formatCheckpoint({ position, index }),
-        bytes: intent.encode(formatCheckpoint({ position, index })),
-      }));
-      const batches: LoggedBatch[] = intents.map(({ path, type, id, first, last, commit }, i) => ({
-        path,
-        type,
-        id,
-        first,
-        last,
-        commit,
+      const logged = intents.map((intent, index) => {
+        const feed = formatCheckpoint({ position, index });
+        return { feed, bytes: intent.encode(feed) };
+      });
+      const batches: LoggedBatch[] = intents.map((intent, i) => ({
+        ...infoOf(intent),
         bytes: (logged[i] as LoggedIntent).bytes,
       }));
       const path = entryPath(position);

@@ -25,6 +25,12 @@ export interface FeedContractOptions {
   timeout?: number;
   /** Saves per writer in the concurrent-writers test (default 15). */
   savesPerWriter?: number;
+  /**
+   * The file system's `watch` hears other clients' writes (native notifications): then a
+   * watcher polling once a minute must still get each batch at once. Leave it out for
+   * stores that only poll.
+   */
+  notifies?: boolean;
 }
 
 /** A second aggregate type, to show type filters. */
@@ -289,6 +295,62 @@ export function describeFeedContract(name: string, options: FeedContractOptions)
       },
       timeout,
     );
+
+    if (options.notifies) {
+      it(
+        'notifications: a save on one client reaches a watcher on another at once, long before its next poll',
+        async () => {
+          const fs = await open();
+          const writer = repo(fs);
+          const readerFs = await other(fs);
+          const reader = repo(readerFs);
+          const stop = new AbortController();
+          const received: { id: string; at: number }[] = [];
+          let idle = 0;
+          const watching = (async () => {
+            try {
+              const batches = reader.feed.watch({
+                signal: stop.signal,
+                pollIntervalMs: 60_000,
+                idle: () => void idle++,
+              });
+              for await (const b of batches) received.push({ id: b.aggregateId, at: performance.now() });
+            } catch (error) {
+              if (!stop.signal.aborted) throw error;
+            }
+          })();
+          const until = async (done: () => boolean, what: string) => {
+            const deadline = Date.now() + 5_000;
+            while (!done()) {
+              if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+              await new Promise((r) => setTimeout(r, 1));
+            }
+          };
+          const latencies: number[] = [];
+          try {
+            for (let i = 0; i < 10; i++) {
+              await until(() => idle > i && FeedPoller.of(readerFs).waiting === 1, 'the watcher to wait');
+              const account = new TestAccount(`n-${i}`);
+              account.open('Nia');
+              const start = performance.now();
+              await writer.save(account);
+              // Only a notification can bring it within 5 s: the next poll is a minute away.
+              await until(() => received.length > i, `batch ${i}`);
+              latencies.push((received[i]?.at as number) - start);
+            }
+          } finally {
+            stop.abort();
+            await watching;
+          }
+          expect(received.map((r) => r.id)).toEqual(Array.from({ length: 10 }, (_, i) => `n-${i}`));
+          const sorted = latencies.slice(1).sort((a, b) => a - b);
+          console.log(
+            `${name}: save to watcher, median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms (poll interval 60 s)`,
+          );
+        },
+        timeout,
+      );
+    }
 
     it(
       'one poll costs the same whatever the number of aggregates',
