@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { TEMPORARY_FOLDER } from '@evsrc/fs-local';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Ack, acksOf, auditStore, missingAcks } from './support/audit.js';
-import { type Child, childScript, spawnNode } from './support/child.js';
-import { envInt, seeded, sleep } from './support/random.js';
+import { childScript, killAtRandom, spawnNode } from './support/child.js';
+import { envInt, seeded } from './support/random.js';
 import { openStore } from './support/stores.mjs';
 
 /** Kills per run: 25 by default (CI); the long run sets e.g. EVSRC_CRASH_KILLS=200. */
@@ -23,22 +23,10 @@ async function temporaryFiles(root: string): Promise<string[]> {
 }
 
 /**
- * Kills the writer with SIGKILL at a random moment: now and then during its start-up and
- * recovery (before or around its first write), usually after a random number of
- * acknowledged saves plus a few random milliseconds, when several saves are in flight.
+ * When to kill: now and then during start-up and recovery, usually after a random number
+ * of acknowledged saves plus a few ms, when several saves are in flight.
  */
-async function killAtRandom(child: Child, random: () => number): Promise<void> {
-  if (random() < 0.15) {
-    await sleep(random() * 250);
-  } else {
-    const acks = Math.floor(random() * 12);
-    let seen = 0;
-    await child.line((l) => l.startsWith('ready'));
-    if (acks > 0) await child.line((l) => l.startsWith('ack ') && ++seen >= acks);
-    await sleep(random() * 4);
-  }
-  child.process.kill('SIGKILL');
-}
+const MOMENT = { early: 0.15, maxAcks: 12, maxDelayMs: 4 };
 
 describe('a writer killed with SIGKILL at random moments (local disk, durable)', () => {
   const roots: string[] = [];
@@ -61,7 +49,7 @@ describe('a writer killed with SIGKILL at random moments (local disk, durable)',
 
     for (let k = 0; k < KILLS; k++) {
       const child = spawnNode(WRITER, [JSON.stringify(spec), String(k), String(Math.floor(random() * 2 ** 32))]);
-      await killAtRandom(child, random);
+      await killAtRandom(child, random, MOMENT);
       const { code, signal } = await child.exit;
       const context = `kill ${k + 1} of ${KILLS} (seed ${SEED})`;
       expect(signal, `${context}: the writer ended by itself (${code}): ${child.stderr()}`).toBe('SIGKILL');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FeedBatch, FileSystem } from '@evsrc/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Ack, acksOf, auditStore, missingAcks } from './support/audit.js';
-import { type Child, childScript, spawnNode } from './support/child.js';
+import { childScript, killAtRandom, spawnNode } from './support/child.js';
 import {
   ackProblems,
   describeBatch,
@@ -15,7 +15,7 @@ import {
   repositoryProblems,
   tagsOf,
 } from './support/feed-audit.js';
-import { envInt, seeded, sleep } from './support/random.js';
+import { envInt, seeded } from './support/random.js';
 import { openStore } from './support/stores.mjs';
 
 /** Kills per run: 20 by default (CI); the long run sets e.g. EVSRC_CRASH_KILLS=200. */
@@ -32,23 +32,11 @@ async function batchFiles(fileSystem: FileSystem): Promise<Set<string>> {
 }
 
 /**
- * Kills the writer with SIGKILL at a random moment: now and then during its start-up
- * (before or around its first write), usually after a random number of acknowledged saves
- * plus up to 3 ms, when its eight loops have several saves in flight, some of them logged
- * and not yet stored.
+ * When to kill: now and then during start-up, usually after a random number of
+ * acknowledged saves plus up to 3 ms, when the eight loops have several saves in flight,
+ * some of them logged and not yet stored.
  */
-async function killAtRandom(child: Child, random: () => number): Promise<void> {
-  if (random() < 0.1) {
-    await sleep(random() * 250);
-  } else {
-    const acks = Math.floor(random() * 25);
-    let seen = 0;
-    await child.line((l) => l.startsWith('ready'));
-    if (acks > 0) await child.line((l) => l.startsWith('ack ') && ++seen >= acks);
-    await sleep(random() * 3);
-  }
-  child.process.kill('SIGKILL');
-}
+const MOMENT = { early: 0.1, maxAcks: 25, maxDelayMs: 3 };
 
 describe('the change feed, with its writer killed with SIGKILL at random moments (local disk, durable)', () => {
   const roots: string[] = [];
@@ -131,7 +119,7 @@ describe('the change feed, with its writer killed with SIGKILL at random moments
 
     for (let k = 0; k < KILLS; k++) {
       const child = spawnNode(WRITER, [JSON.stringify(spec), String(k), String(Math.floor(random() * 2 ** 32))]);
-      await killAtRandom(child, random);
+      await killAtRandom(child, random, MOMENT);
       const { code, signal } = await child.exit;
       const context = `kill ${k + 1} of ${KILLS} (seed ${SEED})`;
       expect(signal, `${context}: the writer ended by itself (${code}): ${child.stderr()}`).toBe('SIGKILL');

@@ -92,3 +92,30 @@ export function spawnNode(script: string, args: readonly string[], env: NodeJS.P
       }),
   };
 }
+
+/** How {@link killAtRandom} picks its moment. */
+export interface KillMoment {
+  /** Share of kills during start-up, within the first 250 ms (before or around the first write). */
+  readonly early: number;
+  /** The other kills come after 0 to `maxAcks - 1` acknowledged saves… */
+  readonly maxAcks: number;
+  /** …plus up to this many ms, while several saves are in flight. */
+  readonly maxDelayMs: number;
+}
+
+/**
+ * Kills a writer (which prints `ready` when it starts and `ack …` after each save) with
+ * SIGKILL at a random moment drawn from `random`.
+ */
+export async function killAtRandom(child: Child, random: () => number, moment: KillMoment): Promise<void> {
+  if (random() < moment.early) {
+    await new Promise((resolve) => setTimeout(resolve, random() * 250));
+  } else {
+    const acks = Math.floor(random() * moment.maxAcks);
+    let seen = 0;
+    await child.line((l) => l.startsWith('ready'));
+    if (acks > 0) await child.line((l) => l.startsWith('ack ') && ++seen >= acks);
+    await new Promise((resolve) => setTimeout(resolve, random() * moment.maxDelayMs));
+  }
+  child.process.kill('SIGKILL');
+}
