@@ -11,18 +11,12 @@ import { aggregateType } from '../repository/aggregate-type.js';
 import type { RepositoryOptions } from '../repository/options.js';
 import { Repository } from '../repository/repository.js';
 import { FaultyFileSystem } from './faulty-file-system.js';
+import type { RepositoryContractOptions } from './repository-contract.js';
 import { TestAccount, testAccountType } from './sample-domain.js';
 
-/** How {@link describeFeedContract} gets file systems to test (the same shape as the repository suite's). */
-export interface FeedContractOptions {
-  /** Returns an empty file system for one test (fresh folder or key prefix). */
-  create(): FileSystem | Promise<FileSystem>;
-  /** Optional: a second, independent client onto the same store (another "process"). */
-  secondClient?(fs: FileSystem): FileSystem | Promise<FileSystem>;
-  /** Called after each test for every file system it created (default: `close()`). */
-  dispose?(fs: FileSystem): Promise<void>;
-  /** Per-test timeout in ms (default 60,000). */
-  timeout?: number;
+/** How {@link describeFeedContract} gets file systems to test (as the repository suite does). */
+export interface FeedContractOptions
+  extends Pick<RepositoryContractOptions, 'create' | 'secondClient' | 'dispose' | 'timeout'> {
   /** Saves per writer in the concurrent-writers test (default 15). */
   savesPerWriter?: number;
   /**
