@@ -6,6 +6,13 @@ import { describe, expect, it } from 'vitest';
 class CountingFileSystem extends InMemoryFileSystem {
   opened = 0;
   closed = 0;
+  /** How often each log entry was read and found. */
+  readonly entryReads = new Map<string, number>();
+  override async read(path: string): Promise<Uint8Array | undefined> {
+    const bytes = await super.read(path);
+    if (bytes !== undefined && path.endsWith('.entry')) this.entryReads.set(path, (this.entryReads.get(path) ?? 0) + 1);
+    return bytes;
+  }
   override async watch(folder: string, listener: () => void): Promise<() => Promise<void>> {
     this.opened++;
     const stop = await super.watch(folder, listener);
@@ -17,7 +24,7 @@ class CountingFileSystem extends InMemoryFileSystem {
 }
 
 describe('the feed poller', () => {
-  it('keeps one watch open while a caught-up watcher waits again after each batch', async () => {
+  it('keeps one watch open while a caught-up watcher waits again after each batch, and reads each new entry once', async () => {
     const fs = new CountingFileSystem();
     const repository = new Repository({ fileSystem: fs, aggregates: [testAccountType()], feed: true });
     const stop = new AbortController();
@@ -42,6 +49,8 @@ describe('the feed poller', () => {
     await watching;
     expect(seen).toHaveLength(10);
     expect(fs.opened).toBe(1);
+    // The entry the poller found is handed to the watcher, not read again.
+    expect([...fs.entryReads.values()]).toEqual(Array.from({ length: 10 }, () => 1));
     expect(FeedPoller.of(fs).waiting).toBe(0);
   });
 });

@@ -164,7 +164,8 @@ export class Feed {
     from: FeedPosition,
   ): Promise<Resolved | undefined> {
     const path = entryPath(position);
-    const bytes = await storage('read', path, () => this.#fs.read(path));
+    // The poller of watchers has just read a new entry: take it from there rather than read it again.
+    const bytes = FeedPoller.of(this.#fs).found(position) ?? (await storage('read', path, () => this.#fs.read(path)));
     if (bytes === undefined) return undefined;
     const logged = decodeEntry(path, bytes, position);
     const wanted = logged

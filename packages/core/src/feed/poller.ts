@@ -19,6 +19,8 @@ export class FeedPoller {
   readonly #waiters = new Set<Waiter>();
   /** The highest position seen to exist. */
   #known = 0;
+  /** The entry found by the last successful poll: its watchers read it from here, not again from the store. */
+  #found: { readonly position: number; readonly bytes: Uint8Array } | undefined;
   #running = false;
   #wake: (() => void) | undefined;
   #woken = false;
@@ -71,6 +73,14 @@ export class FeedPoller {
       this.wake();
       if (!this.#running) void this.#run();
     });
+  }
+
+  /**
+   * The bytes of the entry at `position` if the last poll found it (entries never change,
+   * so they stay valid); `undefined` otherwise. Callers must not modify them.
+   */
+  found(position: number): Uint8Array | undefined {
+    return this.#found?.position === position ? this.#found.bytes : undefined;
   }
 
   /** Looks again now (called by file-system notifications and by local writers). */
@@ -141,7 +151,11 @@ export class FeedPoller {
     if (next <= this.#known) return true;
     const path = entryPath(next);
     try {
-      if ((await storage('read', path, () => this.#fs.read(path))) !== undefined) this.#known = next;
+      const bytes = await storage('read', path, () => this.#fs.read(path));
+      if (bytes !== undefined) {
+        this.#known = next;
+        this.#found = { position: next, bytes };
+      }
       return true;
     } catch (error) {
       for (const w of this.#waiters) w.reject(error);
