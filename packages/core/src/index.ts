@@ -106,6 +106,7 @@ export {
   type SnapshotContext,
   type SnapshotPolicy,
 } from './repository/aggregate-type.js';
+export { backoffDelay } from './repository/backoff.js';
 export type {
   AsOf,
   BackgroundErrorContext,

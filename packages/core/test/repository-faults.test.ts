@@ -23,7 +23,11 @@ async function versions(repo: Repository, id: string): Promise<number[]> {
   return out;
 }
 async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error('the condition never held');
 }
 const isTimeout = (e: unknown, op: string, path: string, ms: number) =>
   e instanceof StorageError &&
@@ -89,9 +93,8 @@ describe('Repository under storage faults', () => {
     a.open('T');
     a.deposit(4);
     fs.inject({ operation: 'create', path: /events/, fault: 'hang' });
-    const started = performance.now();
+    // The create hangs for ever: only the 50 ms bound can end the save.
     const err = await errorOf(repo.save(a));
-    expect(performance.now() - started).toBeLessThan(1_000);
     expect(isTimeout(err, 'create', batchPath('account', 't', 1), 50), String(err)).toBe(true);
     expect(String(err)).toMatch(/timed out after 50 ms/);
     expect([a.pendingEvents.length, a.storedVersion, heard.length]).toEqual([2, 0, 0]);

@@ -1,4 +1,5 @@
 import {
+  backoffDelay,
   batchPath,
   ConcurrencyError,
   ErrorCode,
@@ -224,28 +225,14 @@ describe('Repository', () => {
     expect(err).toMatchObject({ code: ErrorCode.RetriesExhausted, attempts: 3 });
   });
 
-  it('caps the back-off between attempts at maxBackoffMs', async () => {
-    const { repo } = setup();
-    const a = new Account('capped');
-    a.open('C');
-    await repo.save(a);
-    const started = Date.now();
-    const err = await errorOf(
-      repo.execute(
-        Account,
-        'capped',
-        async (acc) => {
-          const rival = await repo.get(Account, 'capped');
-          rival.deposit(1);
-          await repo.save(rival);
-          acc.deposit(1);
-        },
-        // Uncapped, the three waits would take at least 0.5 × (1 + 2 + 4) s = 3.5 s.
-        { maxAttempts: 4, backoffMs: 1000, maxBackoffMs: 10 },
-      ),
-    );
-    expect(err).toMatchObject({ code: ErrorCode.RetriesExhausted, attempts: 4 });
-    expect(Date.now() - started).toBeLessThan(3000);
+  it('doubles the back-off from backoffMs, caps it at maxBackoffMs, and spreads it by 0.5-1.5x', () => {
+    const at = (attempt: number, random: number) => backoffDelay(attempt, 5, 1000, () => random);
+    expect([1, 2, 3, 4].map((n) => at(n, 0.5))).toEqual([5, 10, 20, 40]);
+    expect(at(8, 0.5)).toBe(640);
+    expect(at(9, 0.5)).toBe(1000); // 1,280 capped
+    expect(at(50, 0.5)).toBe(1000);
+    expect(at(3, 0)).toBe(10);
+    expect(at(3, 0.999)).toBeCloseTo(29.98);
   });
 
   it('never serves a cached aggregate stale, across writers and after a conflict', async () => {

@@ -85,9 +85,7 @@ describe('AzureFileSystem options (no server)', () => {
         ['list', () => collect(fs.list('a/'))],
       ];
       for (const [operation, call] of calls) {
-        const started = Date.now();
         const error = await call().catch((e: unknown) => e);
-        expect(Date.now() - started, operation).toBeLessThan(2_000);
         expect(error, operation).toBeInstanceOf(StorageError);
         expect((error as StorageError).message).toMatch(/no answer within 300 ms \(operationTimeoutMs\)/);
       }

@@ -42,12 +42,15 @@ function counter() {
     listener: () => {
       state.calls++;
     },
-    async quiet(ms = 150) {
+    /** Waits until no call came for `ms`; returns the calls since the last reset, and resets. */
+    async quiet(ms = 150): Promise<number> {
       for (let last = -1; last !== state.calls; ) {
         last = state.calls;
         await sleep(ms);
       }
+      const calls = state.calls;
       state.calls = 0;
+      return calls;
     },
   };
 }
@@ -66,8 +69,8 @@ describe('LocalFileSystem.watch', () => {
 
     await writer.create('other/a', bytes('a'));
     await writer.replace('notes.txt', bytes('b'));
-    await seen.quiet(); // writes outside the folder (and the temporary files) are not reported
-    expect(seen.state.calls).toBe(0);
+    // writes outside the folder (and the temporary files) are not reported
+    expect(await seen.quiet()).toBe(0);
 
     await writer.create(entry(1), bytes('1')); // creates .evsrc/feed/000000000/ on the way
     await until(() => seen.state.calls > 0, 5000, 'the first entry');
@@ -93,8 +96,7 @@ describe('LocalFileSystem.watch', () => {
 
     await writer.create('other/b', bytes('b'));
     await writer.create(`elsewhere/${FEED_FOLDER}x`, bytes('x')); // the same names, elsewhere
-    await seen.quiet();
-    expect(seen.state.calls).toBe(0);
+    expect(await seen.quiet()).toBe(0);
 
     await unwatch();
     await writer.create(entry(3), bytes('3'));
@@ -114,8 +116,7 @@ describe('LocalFileSystem.watch', () => {
     stops.push(await fs.watch('', all.listener));
 
     await writeFile(join(root, TEMPORARY_FOLDER, 'someone.1.x.tmp'), 'partial');
-    await all.quiet();
-    expect(all.state.calls).toBe(0);
+    expect(await all.quiet()).toBe(0);
 
     await rm(join(root, '.evsrc'), { recursive: true });
     await feed.quiet();

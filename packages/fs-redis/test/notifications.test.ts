@@ -108,7 +108,7 @@ describeRedis('RedisFileSystem change notifications', () => {
     await until(async () => (await connections()) === 0, 5000, 'every connection to close');
   });
 
-  it('survives a lost subscriber connection: warns once, reconnects, resubscribes and wakes the watcher', {
+  it('survives a lost subscriber connection (at most one warning): reconnects, resubscribes and wakes the watcher', {
     timeout: 30_000,
   }, async () => {
     const warnings: string[] = [];
@@ -135,7 +135,7 @@ describeRedis('RedisFileSystem change notifications', () => {
     expect(warnings.length).toBeLessThanOrEqual(1);
   });
 
-  it('never throws when the server is unreachable: watch resolves, one warning, the feed keeps polling', async () => {
+  it('never throws when the server is unreachable: watch resolves, one warning', async () => {
     const warnings: string[] = [];
     const fs = tracked(
       openFs({

@@ -31,6 +31,7 @@ import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
 import { type AggregateRegistration, everyNEvents, type SnapshotPolicy } from './aggregate-type.js';
 import { describeAsOf, type LoadBounds, loadBounds } from './as-of.js';
+import { backoffDelay } from './backoff.js';
 import { readBatches } from './batch-reader.js';
 import { AggregateCache } from './cache.js';
 import { type DecodedBatch, FileCodec } from './codec.js';
@@ -377,7 +378,7 @@ export class Repository {
       } catch (error) {
         if (!isEvsrcError(error, ErrorCode.Concurrency)) throw error;
         if (attempt >= maxAttempts) throw new RetriesExhaustedError(attempt, error as ConcurrencyError);
-        await sleep(Math.min(maxBackoff, backoff * 2 ** (attempt - 1)) * (0.5 + Math.random()));
+        await sleep(backoffDelay(attempt, backoff, maxBackoff));
       }
     }
   }

@@ -394,13 +394,17 @@ export function describeFeedContract(name: string, options: FeedContractOptions)
         expect(first.state).toEqual({ 'p-0': 1 + 5 + 9, 'p-1': 2 + 6 + 10, 'p-2': 3 + 7, 'p-3': 4 + 8 });
         // More deposits; a process handles some of them and dies before storing.
         for (let i = 10; i < 16; i++) await deposit(r, `p-${i % 4}`, 100);
-        const dying = balances(r.feed, fs);
-        await dying.load();
-        let handled = 0;
-        for await (const b of r.feed.read({ from: dying.checkpoint })) {
-          if (++handled > 2) break;
-          expect(b.events.length).toBeGreaterThan(0);
-        }
+        // Its store of state fails: it handles 3 batches (saveEvery), cannot store them, and stops.
+        const unstorable = new FaultyFileSystem(fs);
+        unstorable.inject({
+          operation: 'create',
+          path: /projections\//,
+          fault: 'fail',
+          times: Number.POSITIVE_INFINITY,
+        });
+        const dying = balances(r.feed, unstorable);
+        await expect(dying.catchUp()).rejects.toMatchObject({ code: ErrorCode.Storage });
+        expect(Object.values(dying.state).reduce((sum, n) => sum + n, 0)).toBe(15 + 18 + 10 + 12 + 300);
         // A restarted process resumes from what was stored: each deposit counted once.
         const restarted = balances(r.feed, fs);
         const rival = balances(repo(await other(fs)).feed, await other(fs));
