@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { FeedPoller, InMemoryFileSystem, Repository } from '@evsrc/core';
 import { TestAccount, testAccountType } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
 
 /** An in-memory store that counts how often its notifications are opened and closed. */
 class CountingFileSystem extends InMemoryFileSystem {
@@ -52,5 +57,26 @@ describe('the feed poller', () => {
     // The entry the poller found is handed to the watcher, not read again.
     expect([...fs.entryReads.values()]).toEqual(Array.from({ length: 10 }, () => 1));
     expect(FeedPoller.of(fs).waiting).toBe(0);
+  });
+});
+
+describe('an aborted watcher', () => {
+  it('lets the process exit without waiting for the poll interval (60 s here)', { timeout: 20_000 }, async () => {
+    const script = `
+      import { InMemoryFileSystem, Repository } from '@evsrc/core';
+      import { testAccountType } from '@evsrc/core/testing';
+      const repository = new Repository({ fileSystem: new InMemoryFileSystem(), aggregates: [testAccountType()] });
+      const stop = new AbortController();
+      setTimeout(() => stop.abort(), 50);
+      try {
+        for await (const _ of repository.feed.watch({ signal: stop.signal, pollIntervalMs: 60_000 })) {}
+      } catch {}
+      console.log('stopped');
+    `;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+      timeout: 15_000,
+    });
+    expect(stdout.trim()).toBe('stopped');
   });
 });

@@ -127,10 +127,12 @@ export class Feed {
     const { signal } = options;
     const ahead = new Map<number, Promise<Resolved | undefined>>();
     let position = Math.max(1, from.position);
+    // Right after a wait, new entries come one at a time: read ahead again once one is found.
+    let width = this.#readAhead;
     try {
       for (;;) {
         signal?.throwIfAborted();
-        for (let p = position; p < position + this.#readAhead; p++) {
+        for (let p = position; p < position + width; p++) {
           if (!ahead.has(p)) {
             const pending = this.#resolveEntry(p, types, from);
             pending.catch(() => undefined); // handled when reached; ignored if abandoned
@@ -144,8 +146,10 @@ export class Feed {
           if (watching === undefined) return;
           await watching.idle?.();
           await FeedPoller.of(this.#fs).wait(position, watching.intervalMs, signal);
+          width = 1;
           continue;
         }
+        width = this.#readAhead;
         for (const batch of resolved.batches) {
           signal?.throwIfAborted();
           yield batch;

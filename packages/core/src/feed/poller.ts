@@ -54,6 +54,8 @@ export class FeedPoller {
       signal?.throwIfAborted();
       const onAbort = () => {
         this.#waiters.delete(waiter);
+        // The last waiter gone: end the sleep now, so the poller's timer does not keep the process alive.
+        if (this.#waiters.size === 0) this.wake();
         reject(signal?.reason);
       };
       const waiter: Waiter = {
@@ -83,7 +85,7 @@ export class FeedPoller {
     return this.#found?.position === position ? this.#found.bytes : undefined;
   }
 
-  /** Looks again now (called by file-system notifications and by local writers). */
+  /** Looks again now (called by file-system notifications and by this process's feed writers). */
   wake(): void {
     this.#woken = true;
     this.#wake?.();

@@ -12,6 +12,7 @@ import {
   formatCheckpoint,
   positionInName,
 } from './layout.js';
+import { FeedPoller } from './poller.js';
 
 /** A batch about to be saved, as the feed writer needs it. */
 export interface BatchIntent extends LoggedBatchInfo {
@@ -109,6 +110,7 @@ export class FeedWriter {
       this.#head = position;
       if (position % HINT_EVERY === 0) void this.#fs.replace(FEED_HEAD_HINT, encodeHint(position)).catch(() => {});
       void this.#fs.notify?.(FEED_FOLDER).catch(() => {});
+      FeedPoller.of(this.#fs).wake(); // watchers of this process need no notification
       return logged;
     }
   }
