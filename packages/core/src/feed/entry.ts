@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
+import { checkHeaderEnd, sealHeader } from '../format/envelope.js';
 import { batchPath } from '../format/layout.js';
 
 /**
@@ -31,7 +32,6 @@ export function infoOf({ path, type, id, first, last, commit }: LoggedBatchInfo)
   return { path, type, id, first, last, commit };
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const KIND = 'feed-entry';
 const ENTRY_FORMAT = 1;
@@ -53,8 +53,7 @@ export function encodeEntry(position: number, batches: readonly LoggedBatch[]): 
     batches: batches.map((b) => ({ ...infoOf(b), bytes: b.bytes.byteLength })),
     crc32: crc32(body),
   };
-  const covered = JSON.stringify(header).slice(0, -1);
-  const head = encoder.encode(`${covered},"hcrc32":${crc32(encoder.encode(covered))}}\n`);
+  const head = sealHeader(header);
   const out = new Uint8Array(head.byteLength + body.byteLength);
   out.set(head, 0);
   out.set(body, head.byteLength);
@@ -74,14 +73,7 @@ function readHeader(path: string, line: Uint8Array, position: number): Record<st
   } catch (error) {
     throw new CorruptFileError(path, `unreadable feed entry header: ${(error as Error).message}`, error);
   }
-  const suffix = isInt(header.hcrc32) ? `,"hcrc32":${header.hcrc32}}` : '';
-  const covered = line.byteLength - suffix.length;
-  if (suffix === '' || covered <= 0 || decoder.decode(line.subarray(covered)) !== suffix) {
-    throw new CorruptFileError(path, 'malformed feed entry header (no "hcrc32" at its end)');
-  }
-  if (crc32(line.subarray(0, covered)) !== header.hcrc32) {
-    throw new CorruptFileError(path, 'feed entry header checksum mismatch (the header was altered)');
-  }
+  checkHeaderEnd(path, line, header, { sealed: true });
   if (header.kind !== KIND) throw new CorruptFileError(path, `not a feed entry (kind ${JSON.stringify(header.kind)})`);
   if (!isInt(header.evsrc) || header.evsrc > ENTRY_FORMAT) {
     throw new UnsupportedFormatError(path, `feed entry format ${String(header.evsrc)} is newer than ${ENTRY_FORMAT}`);

@@ -88,13 +88,21 @@ export function writeFile<H extends AnyHeader = AnyHeader>(fields: HeaderFields<
   const { [HEADER_CRC]: _ignored, ...rest } = fields as HeaderFields<H> & { hcrc32?: unknown };
   const staged = Array.isArray((rest as CodecFields).codec) && ((rest as CodecFields).codec as string[]).length > 0;
   const evsrc = staged ? FORMAT_VERSION : PLAIN_FORMAT_VERSION;
-  const header = { evsrc, ...rest, bytes: body.byteLength, crc32: crc32(body) };
-  const covered = JSON.stringify(header).slice(0, -1); // without the closing brace
-  const head = encoder.encode(`${covered},"${HEADER_CRC}":${crc32(encoder.encode(covered))}}\n`);
+  const head = sealHeader({ evsrc, ...rest, bytes: body.byteLength, crc32: crc32(body) });
   const out = new Uint8Array(head.byteLength + body.byteLength);
   out.set(head, 0);
   out.set(body, head.byteLength);
   return out;
+}
+
+/**
+ * The header line of a file: `header` as one line of JSON whose last field, `hcrc32`, is
+ * the CRC-32 of the line's bytes before `,"hcrc32":`; then a newline. Read it back with
+ * {@link checkHeaderEnd}.
+ */
+export function sealHeader(header: object): Uint8Array {
+  const covered = JSON.stringify(header).slice(0, -1); // without the closing brace
+  return encoder.encode(`${covered},"${HEADER_CRC}":${crc32(encoder.encode(covered))}}\n`);
 }
 
 /** A file split into its checked header and its body. */
@@ -182,10 +190,18 @@ function codecFieldsValid(header: Record<string, unknown>): boolean {
  * `,"hcrc32":N}`, and N must be the CRC-32 of the line's bytes before that comma. Older
  * files end with `,"crc32":N}` and have no `hcrc32` (their header is not covered by a
  * checksum); any other ending is refused, so that damage to the `hcrc32` key itself cannot
- * pass a new file off as an old one.
+ * pass a new file off as an old one. With `sealed: true` (formats that always had `hcrc32`),
+ * an old-style ending is refused too.
+ * @throws {CorruptFileError} naming `path`.
  */
-function checkHeaderEnd(path: string, line: Uint8Array, header: Record<string, unknown>): void {
+export function checkHeaderEnd(
+  path: string,
+  line: Uint8Array,
+  header: Record<string, unknown>,
+  options: { readonly sealed?: boolean } = {},
+): void {
   const sealed = HEADER_CRC in header;
+  if (options.sealed && !sealed) throw new CorruptFileError(path, `malformed header (no "${HEADER_CRC}" at its end)`);
   const field = sealed ? HEADER_CRC : 'crc32';
   const value = header[field];
   // Only an integer is turned into text: any other value (e.g. {"toString":1}) could throw.
