@@ -116,9 +116,14 @@ export async function measureWrites(
   const sampler = new MemorySampler();
   sampler.start();
   const start = performance.now();
-  await run(latencies);
-  const ms = performance.now() - start;
-  const memory = sampler.stop();
+  let ms: number;
+  let memory: MemoryPeak;
+  try {
+    await run(latencies);
+  } finally {
+    ms = performance.now() - start;
+    memory = sampler.stop(); // also when the workload fails: the sampling timer must not outlive it
+  }
   return {
     events,
     operations: latencies.values.length,
@@ -140,8 +145,12 @@ export async function measureLoads(repeat: number, warmUp: number, load: () => P
   const sampler = new MemorySampler();
   sampler.start();
   let events = 0;
-  for (let i = 0; i < repeat; i++) events = await latencies.time(load);
-  const memory = sampler.stop();
+  let memory: MemoryPeak;
+  try {
+    for (let i = 0; i < repeat; i++) events = await latencies.time(load);
+  } finally {
+    memory = sampler.stop();
+  }
   const ms = latencies.p50;
   return {
     events,

@@ -198,6 +198,10 @@ class DirectoryTree {
       if (watcher === this.#ancestor) {
         this.#ancestor = undefined;
         void this.attach();
+      } else if (dir === this.#target) {
+        // The target itself: its parent is not in the tree, so start again from the top.
+        this.#remove(dir);
+        void this.attach();
       } else {
         this.#remove(dir);
         void this.#update(dirname(dir), basename(dir));

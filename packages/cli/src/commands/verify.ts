@@ -2,19 +2,16 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   type AggregateRegistration,
   type CodecOptions,
-  CodecPipeline,
-  DataKeys,
   type EncryptionOptions,
   ErrorCode,
-  FileCodec,
+  type FileCodec,
   type FileSystem,
   isEvsrcError,
-  json,
   listAggregateIds,
   listAggregateTypes,
   mapOrdered,
-  msgpack,
   Repository,
+  storedFileCodec,
   versionInName,
 } from '@evsrc/core';
 import type { Output } from '../output.js';
@@ -84,9 +81,7 @@ export async function verifyStore(fs: FileSystem, options: VerifyOptions, out: O
   };
   const found = await findAggregates(fs, report);
   const codecOptions: CodecOptions = options.encryption ? { encryption: options.encryption } : {};
-  const pipeline = new CodecPipeline(codecOptions);
-  const dataKeys = pipeline.keyring ? new DataKeys(fs, pipeline.keyring) : undefined;
-  const reader: Reader = { codec: new FileCodec(json, [msgpack], pipeline, dataKeys), sealed: 0 };
+  const reader: Reader = { codec: storedFileCodec([], options.encryption, fs), sealed: 0 };
   const repository = options.aggregates?.length
     ? new Repository({ fileSystem: fs, aggregates: options.aggregates, onError: () => undefined, codec: codecOptions })
     : undefined;
