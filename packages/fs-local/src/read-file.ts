@@ -1,4 +1,4 @@
-import { close, open, read, readFile } from 'node:fs';
+import { close, fstat, open, read } from 'node:fs';
 
 /** Files up to this size (less one byte) are read with a single `read`. */
 const SMALL_FILE = 64 * 1024;
@@ -10,13 +10,31 @@ const ignore = () => undefined;
 const openForReading = (path: string) =>
   new Promise<number>((resolve, reject) => open(path, 'r', (error, fd) => (error ? reject(error) : resolve(fd))));
 
-const readStart = (fd: number, buffer: Buffer) =>
+const readAt = (fd: number, buffer: Buffer, offset: number, position: number) =>
   new Promise<number>((resolve, reject) =>
-    read(fd, buffer, 0, buffer.byteLength, 0, (error, n) => (error ? reject(error) : resolve(n))),
+    read(fd, buffer, offset, buffer.byteLength - offset, position, (error, n) => (error ? reject(error) : resolve(n))),
   );
 
-const readWhole = (path: string) =>
-  new Promise<Buffer>((resolve, reject) => readFile(path, (error, data) => (error ? reject(error) : resolve(data))));
+const sizeOf = (fd: number) =>
+  new Promise<number>((resolve, reject) => fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats.size))));
+
+/** Reads the rest of a file whose first `head.byteLength` bytes are in `head`, on the same descriptor. */
+async function readRest(fd: number, head: Buffer): Promise<Buffer> {
+  let out = Buffer.allocUnsafeSlow(Math.max(await sizeOf(fd), head.byteLength + 1));
+  head.copy(out, 0);
+  let length = head.byteLength;
+  for (;;) {
+    if (length === out.byteLength) {
+      // The file grew since fstat (or fstat under-reported): make room and go on.
+      const bigger = Buffer.allocUnsafeSlow(out.byteLength * 2);
+      out.copy(bigger, 0, 0, length);
+      out = bigger;
+    }
+    const n = await readAt(fd, out, length, length);
+    if (n === 0) return out.subarray(0, length);
+    length += n;
+  }
+}
 
 /**
  * Reads a whole file into a buffer of its own. A small file (a batch of 100 events is a few
@@ -24,22 +42,23 @@ const readWhole = (path: string) =>
  * bytes; its `close` is not waited for. `readFile` also runs an `fstat` first and waits for
  * the `close` (about 1.3× slower per batch file here, Node 20; `fs/promises.readFile`, which
  * reads in chunks, was slower still). A read of a regular file that returns fewer bytes than
- * asked has reached the end of the file; a file that fills the buffer is read again whole
- * with `readFile`. Errors are those of `open`, `read` and `readFile` (`EISDIR` for a folder).
+ * asked has reached the end of the file; a file that fills the buffer is read on, on the
+ * same descriptor, from where it stopped. Errors are those of `open`, `read` and `fstat`
+ * (`EISDIR` for a folder).
  */
 export async function readWholeFile(path: string): Promise<Buffer> {
   const fd = await openForReading(path);
   const buffer = spare.pop() ?? Buffer.allocUnsafeSlow(SMALL_FILE);
   try {
-    const n = await readStart(fd, buffer);
+    const n = await readAt(fd, buffer, 0, 0);
     if (n < SMALL_FILE) {
       const out = Buffer.allocUnsafeSlow(n);
       buffer.copy(out, 0, 0, n);
       return out;
     }
+    return await readRest(fd, buffer);
   } finally {
     if (spare.length < MAX_SPARE) spare.push(buffer);
     close(fd, ignore);
   }
-  return readWhole(path);
 }
