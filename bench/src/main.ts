@@ -199,7 +199,8 @@ async function runBackend(name: BackendName, options: Options, results: Results,
     return;
   }
   results.backends[name] = started.description;
-  const stop = () => void started.stop();
+  // Ctrl-C: stop the servers, then exit as Node would have (a listener replaces its default exit).
+  const stop = () => void started.stop().finally(() => process.exit(130));
   process.once('SIGINT', stop);
   try {
     await runParsers(started, options, results, runId);
