@@ -11,6 +11,7 @@
 // Without [saves] it saves until it is killed; with it, each loop does that many saves and
 // the process exits normally.
 import { Repository } from '@evsrc/core';
+import { seededRandom } from '@evsrc/core/testing';
 import { Ledger, ledgerType } from '../support/domain.mjs';
 import { closeStore, openStore } from '../support/stores.mjs';
 
@@ -22,15 +23,7 @@ const [specJson, writer, seedText, savesText] = process.argv.slice(2);
 const spec = JSON.parse(specJson);
 const saves = savesText === undefined ? Number.POSITIVE_INFINITY : Number(savesText);
 
-// mulberry32: a small seeded generator, so that a failing run can be replayed.
-let seed = Number(seedText) >>> 0;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = seededRandom(Number(seedText)); // replayable by its seed
 
 const fileSystem = openStore(spec);
 const repository = new Repository({
