@@ -47,10 +47,29 @@ export class FileCodec {
 
   /** Encodes a batch file; `dataKey` is the aggregate's data key when the pipeline writes with data keys. */
   encodeBatch(fields: BatchFields, events: readonly StoredEvent[], dataKey?: Uint8Array): Uint8Array {
+    return this.stageBatch(fields, events, dataKey)(fields.feed);
+  }
+
+  /**
+   * Encodes a batch's body once (parser, compression, encryption) and returns a function
+   * that writes the file around it with a given feed checkpoint in its header: a save that
+   * loses the race for a feed position re-stamps the header only. The checkpoint is not
+   * part of the encrypted body nor of its authenticated data.
+   */
+  stageBatch(
+    fields: BatchFields,
+    events: readonly StoredEvent[],
+    dataKey?: Uint8Array,
+  ): (feed: string | undefined) => Uint8Array {
     const place: FilePlace = { kind: 'batch', type: fields.type, id: fields.id, position: fields.first };
     const staged = this.pipeline.encode(this.writeFormat.events.encode(events), place, dataKey);
-    const header = { kind: 'batch' as const, parser: this.writeFormat.events.name, ...fields, ...staged.fields };
-    return writeFile<BatchHeader>(header, staged.body);
+    const { feed: _given, ...rest } = fields;
+    const parser = this.writeFormat.events.name;
+    return (feed) =>
+      writeFile<BatchHeader>(
+        { kind: 'batch', parser, ...rest, ...(feed === undefined ? {} : { feed }), ...staged.fields },
+        staged.body,
+      );
   }
 
   /** Encodes a snapshot file; `dataKey` as for {@link encodeBatch}. */

@@ -273,15 +273,8 @@ export class Repository {
     const log = await this.#feedLog();
     // With the feed on, the batch is logged first (with its place in the feed in its
     // header), so that a crash between the two writes cannot leave a batch the feed misses.
-    const bytes = log
-      ? (
-          await log.append({
-            path,
-            ...fields,
-            encode: (feed) => this.#codec.encodeBatch({ ...fields, feed }, stored, dataKey),
-          })
-        ).bytes
-      : this.#codec.encodeBatch(fields, stored, dataKey);
+    const encode = this.#codec.stageBatch(fields, stored, dataKey);
+    const bytes = log ? (await log.append({ path, ...fields, encode })).bytes : encode(undefined);
     let records: EventRecord[];
     try {
       await storage('create', path, () => this.fileSystem.create(path, bytes));

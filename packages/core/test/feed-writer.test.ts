@@ -1,0 +1,40 @@
+import { type Format, InMemoryFileSystem, json, parseCheckpoint, Repository } from '@evsrc/core';
+import { TestAccount, testAccountType } from '@evsrc/core/testing';
+import { describe, expect, it } from 'vitest';
+
+describe('the feed writer', () => {
+  it('re-stamps only the header when another process took its feed position: the batch is encoded once', async () => {
+    let encodes = 0;
+    const counting: Format = {
+      ...json,
+      name: 'json',
+      events: {
+        ...json.events,
+        encode: (events) => {
+          encodes++;
+          return json.events.encode(events);
+        },
+      },
+    };
+    const fileSystem = new InMemoryFileSystem();
+    const a = new Repository({ fileSystem, aggregates: [testAccountType()], feed: true, format: counting });
+    const b = new Repository({ fileSystem, aggregates: [testAccountType()], feed: true });
+    const save = async (repository: Repository, id: string) => {
+      const account = new TestAccount(id);
+      account.open(id);
+      await repository.save(account);
+    };
+    await save(a, 'first'); // a knows the head: position 1
+    await save(b, 'second'); // b takes position 2 behind a's back
+    encodes = 0;
+    await save(a, 'third'); // a tries 2, loses, takes 3
+    expect(encodes).toBe(1);
+    const batches = [];
+    for await (const batch of a.feed.read()) batches.push(batch);
+    expect(batches.map((x) => [x.aggregateId, parseCheckpoint(x.checkpoint).position])).toEqual([
+      ['first', 1],
+      ['second', 2],
+      ['third', 3],
+    ]);
+  });
+});
