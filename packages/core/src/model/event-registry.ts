@@ -11,12 +11,10 @@ const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
  * typed {@link UnknownEventTypeError}.
  */
 export class EventRegistry {
-  readonly #byName = new Map<string, ChangeEventClass>();
-  readonly #byClass = new Map<ChangeEventClass, string>();
-  readonly #versions = new Map<string, number>();
-  readonly #chains = new Map<string, UpcasterChain<Record<string, unknown>>>();
-  /** What {@link create} needs per name, found with one lookup (it runs once per replayed event). */
-  readonly #readers = new Map<string, Reader>();
+  /** Everything known of each event type, by stored name (one lookup per replayed event)… */
+  readonly #byName = new Map<string, EventType>();
+  /** …and by class (one lookup per saved event). */
+  readonly #byClass = new Map<ChangeEventClass, EventType>();
 
   /**
    * @param aggregateType the aggregate type these events belong to (for messages).
@@ -42,30 +40,36 @@ export class EventRegistry {
           'use 1-128 letters, digits and . _ : - (starting with a letter or digit)',
         );
       }
-      const other = this.#byName.get(name);
+      const other = this.#byName.get(name)?.cls;
       if (other && other !== cls) {
         throw new ConfigurationError(
           `Event type name "${name}" is used by both ${other.name} and ${cls.name} in ${aggregateType}`,
         );
       }
-      this.#byName.set(name, cls);
-      this.#byClass.set(cls, name);
-      this.#versions.set(name, eventVersion(cls));
-      this.#readers.set(name, { cls, version: eventVersion(cls), build: eventBuilder(cls) });
+      const version = eventVersion(cls);
+      const type: EventType = {
+        name,
+        cls,
+        version,
+        build: eventBuilder(cls),
+        chain: new UpcasterChain(`event "${name}" of ${aggregateType}`, version, []),
+      };
+      this.#byName.set(name, type);
+      this.#byClass.set(cls, type);
     }
     for (const name of new Set(upcasters.map((u) => u.type))) {
-      const current = this.#versions.get(name);
-      if (current === undefined) {
+      const type = this.#byName.get(name);
+      if (type === undefined) {
         throw new ConfigurationError(`An upcaster names event type "${name}", not registered in ${aggregateType}`);
       }
       const steps = upcasters.filter((u) => u.type === name);
-      this.#chains.set(name, new UpcasterChain(`event "${name}" of ${aggregateType}`, current, steps));
+      type.chain = new UpcasterChain(`event "${name}" of ${aggregateType}`, type.version, steps);
     }
   }
 
   /** The schema version of an event's class (its static `version`, default 1). */
   versionOf(event: ChangeEvent): number {
-    return this.#versions.get(this.nameOf(event)) ?? 1;
+    return this.#typeOf(event).version;
   }
 
   /** The registered names. */
@@ -78,10 +82,14 @@ export class EventRegistry {
    * @throws {UnknownEventTypeError} if its class is not registered.
    */
   nameOf(event: ChangeEvent): string {
+    return this.#typeOf(event).name;
+  }
+
+  #typeOf(event: ChangeEvent): EventType {
     const cls = event.constructor as ChangeEventClass;
-    const name = this.#byClass.get(cls);
-    if (name === undefined) throw new UnknownEventTypeError(this.aggregateType, cls.type ?? cls.name);
-    return name;
+    const type = this.#byClass.get(cls);
+    if (type === undefined) throw new UnknownEventTypeError(this.aggregateType, cls.type ?? cls.name);
+    return type;
   }
 
   /**
@@ -93,15 +101,13 @@ export class EventRegistry {
    * @throws {UpcastError} when no upcaster chain leads from `version` to the class's version.
    */
   create(name: string, payload: unknown, path?: string, version = 1): ChangeEvent {
-    const reader = this.#readers.get(name);
+    const reader = this.#byName.get(name);
     if (reader === undefined) throw new UnknownEventTypeError(this.aggregateType, name, path);
     if (version !== reader.version) {
-      const chain =
-        this.#chains.get(name) ?? new UpcasterChain<Record<string, unknown>>(`event "${name}"`, reader.version, []);
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
         throw new CorruptFileError(path ?? '(no file)', `payload of event "${name}" is not an object`);
       }
-      payload = chain.upcast(payload as Record<string, unknown>, version, path);
+      payload = reader.chain.upcast(payload as Record<string, unknown>, version, path);
     }
     if (reader.cls.fromPayload) return reader.cls.fromPayload(payload);
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
@@ -111,8 +117,12 @@ export class EventRegistry {
   }
 }
 
-interface Reader {
+/** One registered event type. */
+interface EventType {
+  readonly name: string;
   readonly cls: ChangeEventClass;
   readonly version: number;
   readonly build: (payload: object) => ChangeEvent;
+  /** Upcasters from its older payload versions (none: an older version is refused). */
+  chain: UpcasterChain<Record<string, unknown>>;
 }
