@@ -78,16 +78,24 @@ describe('transfer between two accounts', () => {
 
   it('keeps money whole under concurrent transfers both ways', async () => {
     const repository = await setup();
-    await Promise.all(
+    const outcomes = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         i % 2
           ? transfer(repository, `x${i}`, 'a', 'b', 5)
           : transfer(repository, `y${i}`, 'b', 'a', 1).catch((e: unknown) => {
               if (!(e instanceof InsufficientFunds)) throw e;
+              return 'refused' as const;
             }),
       ),
     );
     const [a, b] = [await repository.get(BankAccount, 'a'), await repository.get(BankAccount, 'b')];
     expect(a.balance + b.balance).toBe(100);
+    // Every a → b transfer went through; each b → a one went through or was refused (b may be empty).
+    const toB = outcomes.filter((_, i) => i % 2 === 1);
+    const toA = outcomes.filter((_, i) => i % 2 === 0);
+    expect(toB).toEqual(Array.from({ length: 5 }, () => 'done'));
+    for (const o of toA) expect(['done', 'refused']).toContain(o);
+    const received = toA.filter((o) => o === 'done').length;
+    expect(b.balance).toBe(5 * 5 - received);
   });
 });

@@ -172,7 +172,7 @@ afterAll(() => {
 });
 
 describe('Repository under random storage faults (fast-check)', () => {
-  it('stores every save exactly once, in order, however creates, reads and listings fail, time out or lie', {
+  it('stores every save exactly once, in order, however creates fail, time out or report failure after landing, and reads and listings fail', {
     timeout: 120_000,
   }, async () => {
     const scenario = fc.record({

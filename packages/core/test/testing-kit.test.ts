@@ -48,7 +48,18 @@ describe('testing kit: given/when/then', () => {
         .when((a) => a.deposit(1))
         .thenNothing(),
     ];
-    for (const c of cases) await expect(c).rejects.toBeInstanceOf(AssertionError);
+    for (const c of cases) {
+      const error = await c.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(AssertionError);
+      // Why: the message says what went wrong and shows the difference; the error carries both sides.
+      const { message, actual, expected } = error as AssertionError;
+      expect(message).toMatch(/^The command raised (other events than expected|events, none were expected)\n/);
+      expect(message).toContain('+ actual - expected');
+      expect(actual).not.toEqual(expected);
+    }
   });
 
   it('checks thrown errors by class, message or predicate, and fails when nothing was thrown', async () => {
