@@ -1,5 +1,5 @@
 import { ErrorCode, InMemoryFileSystem, StorageError } from '@evsrc/core';
-import { FaultyFileSystem } from '@evsrc/core/testing';
+import { collect, FaultyFileSystem } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -9,11 +9,6 @@ const settle = (p: Promise<unknown>) =>
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-async function collect(it: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const name of it) out.push(name);
-  return out;
-}
 /** Resolves once nothing else is queued: a hung call is still hung then. */
 const idle = () => new Promise((resolve) => setTimeout(resolve, 20));
 

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { collect } from '@evsrc/core/testing';
 import { describe, inject } from 'vitest';
 
 const context = inject('azurite');
@@ -54,9 +55,5 @@ export async function blobNames(container: ContainerClient, prefix?: string): Pr
   return out;
 }
 
-/** Collects an async iterable. */
-export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
+/** Collects an async iterable (from the testing kit; the tests import it from here). */
+export { collect };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ErrorCode, isEvsrcError } from '@evsrc/core';
+import { collect } from '@evsrc/core/testing';
 import { LocalFileSystem, TEMPORARY_FOLDER } from '@evsrc/fs-local';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -18,11 +19,6 @@ const newRoot = async () => {
 afterEach(async () => {
   for (const r of roots.splice(0)) await rm(r, { recursive: true, force: true });
 });
-const collect = async (it: AsyncIterable<string>) => {
-  const out: string[] = [];
-  for await (const n of it) out.push(n);
-  return out;
-};
 
 describe('LocalFileSystem', () => {
   it('lets exactly one of four processes create each name', { timeout: 30_000 }, async () => {

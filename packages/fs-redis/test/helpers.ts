@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { collect } from '@evsrc/core/testing';
 import type { Redis } from 'ioredis';
 import { describe, inject, it } from 'vitest';
 import { folderOf, hashTag, slotHead } from '../src/keys.js';
@@ -29,13 +30,6 @@ export const quiet = (): void => undefined;
 /** A file system with its own connection to the test server and a fresh prefix (or the given one). */
 export function openFs(options: Partial<RedisFileSystemOptions> = {}): RedisFileSystem {
   return new RedisFileSystem({ url: redisUrl, prefix: freshPrefix(), onWarning: quiet, ...options });
-}
-
-/** Collects an async iterable. */
-export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -153,3 +147,6 @@ export async function audit(nodes: Redis | readonly Redis[], prefix: string): Pr
   for (const [folder, members] of store.folders) checkEntries(store, folder, members, problems);
   return problems;
 }
+
+/** Collects an async iterable (from the testing kit; the tests import it from here). */
+export { collect };

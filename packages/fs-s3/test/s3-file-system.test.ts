@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ErrorCode, FileExistsError, InvalidPathError, isEvsrcError, StorageError } from '@evsrc/core';
+import { collect } from '@evsrc/core/testing';
 import { S3FileSystem } from '@evsrc/fs-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -14,12 +15,6 @@ import {
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-
-async function collect(it: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const n of it) out.push(n);
-  return out;
-}
 
 /** Records the commands a client sends (name and input) through a middleware. */
 function recordCommands(client: S3Client): { name: string; input: Record<string, unknown> }[] {

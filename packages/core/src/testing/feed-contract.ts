@@ -10,6 +10,7 @@ import { ChangeEvent } from '../model/change-event.js';
 import { aggregateType } from '../repository/aggregate-type.js';
 import type { RepositoryOptions } from '../repository/options.js';
 import { Repository } from '../repository/repository.js';
+import { collect } from './collect.js';
 import { FaultyFileSystem } from './faulty-file-system.js';
 import type { RepositoryContractOptions } from './repository-contract.js';
 import { TestAccount, testAccountType } from './sample-domain.js';
@@ -47,12 +48,6 @@ class TestPosted extends ChangeEvent<TestLedger> {
 }
 
 const ledgerType = aggregateType(TestLedger, { events: [TestPosted] });
-
-async function collect(batches: AsyncIterable<FeedBatch>): Promise<FeedBatch[]> {
-  const out: FeedBatch[] = [];
-  for await (const b of batches) out.push(b);
-  return out;
-}
 
 /** `type/id/first` of each batch: what the invariants compare. */
 const keys = (batches: readonly FeedBatch[]) =>

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, FileExistsError, InvalidPathError, isEvsrcError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
+import { collect } from './collect.js';
 
 /** How {@link describeFileSystemContract} gets file systems to test. */
 export interface FileSystemContractOptions {
@@ -23,12 +24,6 @@ export interface FileSystemContractOptions {
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-
-async function collect(it: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const name of it) out.push(name);
-  return out;
-}
 
 /**
  * Defines the `FileSystem` conformance suite under vitest. Any adapter — evsrc's own or

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 
+export { collect } from './collect.js';
 export { FakeClock } from './fake-clock.js';
 export {
   type Fault,
