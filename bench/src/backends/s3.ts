@@ -1,16 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createS3FileSystem } from '@evsrc/fs-s3';
-import { type S3Connection, startS3 } from '@evsrc/test-servers';
+import { s3ClientConfig as clientConfig, startS3 } from '@evsrc/test-servers';
 import type { RawStore, Started, Target } from './types.js';
-
-function clientConfig(c: S3Connection) {
-  return {
-    endpoint: c.endpoint,
-    region: c.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-  };
-}
 
 /**
  * The raw baseline on S3, with the AWS SDK only: create = `PutObject` with

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { FileSystem } from '@evsrc/core';
 import { S3FileSystem, type S3FileSystemOptions } from '@evsrc/fs-s3';
+import { s3ClientConfig } from '@evsrc/test-servers';
 import { describe, inject } from 'vitest';
 import type { RadosgwConnection } from './global-setup.js';
 
@@ -31,14 +32,7 @@ export function newClient(
 }
 
 /** The client settings of the radosgw: its endpoint, path-style addressing, the test user's keys. */
-export function clientConfig(c: RadosgwConnection) {
-  return {
-    endpoint: c.endpoint,
-    region: c.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-  };
-}
+export const clientConfig = (c: RadosgwConnection) => s3ClientConfig(c);
 
 /** A key prefix no other test uses. */
 export function freshPrefix(): string {

@@ -25,4 +25,4 @@ export {
   startRadosgw,
 } from './radosgw.js';
 export { type RedisServer, type StartRedisOptions, startRedis } from './redis.js';
-export { type S3Connection, type S3Server, startS3 } from './s3-gateway.js';
+export { type S3Connection, type S3Server, s3ClientConfig, startS3 } from './s3-gateway.js';

@@ -42,12 +42,7 @@ export async function startS3(bucket = 'evsrc-test'): Promise<S3Server> {
     secretAccessKey: gateway.secretAccessKey,
     bucket,
   };
-  const client = new S3Client({
-    endpoint: connection.endpoint,
-    region: connection.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey },
-  });
+  const client = new S3Client(s3ClientConfig(connection));
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
   } catch (error) {
@@ -60,4 +55,14 @@ export async function startS3(bucket = 'evsrc-test'): Promise<S3Server> {
   // Not enumerable: `const { stop, ...connection } = server` stays a plain, serialisable connection.
   Object.defineProperty(server, 'control', { value: gateway.control, enumerable: false });
   return server as S3Server;
+}
+
+/** The S3 client settings of a test gateway: its endpoint, path-style addressing, its user's keys. */
+export function s3ClientConfig(c: Omit<S3Connection, 'bucket'>) {
+  return {
+    endpoint: c.endpoint,
+    region: c.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+  };
 }
