@@ -75,13 +75,22 @@ export interface ServerControl {
 
 const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
+/** What {@link controlProcess} needs of a process: its handle and its exit. */
+export interface ControlledProcess {
+  readonly child: ChildProcess;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+}
+
 /**
  * A {@link ServerControl} over a process that `start` spawns again on each restart, and a
- * `stop` that ends whichever process is current.
+ * `stop` that thaws it and ends the server with `stopServer` (default: the process's own
+ * `stop`).
  */
-export function controlProcess(
-  first: RunningProcess,
-  start: () => Promise<RunningProcess>,
+export function controlProcess<P extends ControlledProcess>(
+  first: P,
+  start: () => Promise<P>,
+  stopServer: (current: P) => Promise<void> = (current) => (current as unknown as RunningProcess).stop(),
 ): { control: ServerControl; stop(): Promise<void> } {
   let current = first;
   let frozen = false;
@@ -116,7 +125,7 @@ export function controlProcess(
     control,
     stop: async () => {
       thaw();
-      await current.stop();
+      await stopServer(current);
     },
   };
 }

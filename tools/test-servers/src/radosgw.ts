@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, hasCommand, type ServerControl } from './process.js';
+import { controlProcess, freePort, hasCommand, type ServerControl } from './process.js';
 
 const run = promisify(execFile);
 
@@ -106,7 +106,7 @@ export async function startRadosgw(options: StartRadosgwOptions = {}): Promise<R
       );
       return gateway;
     };
-    let gateway = await startGateway(deadline);
+    const gateway = await startGateway(deadline);
     const accessKeyId = `EVSRC${randomUUID().replaceAll('-', '').slice(0, 15).toUpperCase()}`;
     const secretAccessKey = randomUUID().replaceAll('-', '');
     await run(
@@ -118,37 +118,12 @@ export async function startRadosgw(options: StartRadosgwOptions = {}): Promise<R
       ],
       { env: cluster.env },
     );
-    let frozen = false;
-    const thaw = () => {
-      if (frozen && isRunning(gateway)) gateway.child.kill('SIGCONT');
-      frozen = false;
-    };
-    const control: ServerControl = {
-      async kill(signal = 'SIGTERM') {
-        if (!isRunning(gateway)) return;
-        if (signal !== 'SIGKILL') thaw();
-        gateway.child.kill(signal);
-        await gateway.exited;
-        frozen = false;
-      },
-      async restart() {
-        if (isRunning(gateway)) throw new Error('radosgw is still running: kill it first');
-        gateway = await startGateway(Date.now() + (options.timeoutMs ?? 60_000));
-      },
-      freeze() {
-        if (!isRunning(gateway)) throw new Error('radosgw is not running');
-        gateway.child.kill('SIGSTOP');
-        frozen = true;
-      },
-      thaw,
-      get running() {
-        return isRunning(gateway);
-      },
-    };
-    const stopAll = async () => {
-      thaw();
-      await stop();
-    };
+    // The gateway can be frozen, killed and restarted; stopping stops the whole cluster.
+    const { control, stop: stopAll } = controlProcess(
+      gateway,
+      () => startGateway(Date.now() + (options.timeoutMs ?? 60_000)),
+      stop,
+    );
     return { endpoint, accessKeyId, secretAccessKey, folder, control, stop: stopAll };
   } catch (error) {
     const logs = await logTails(folder, daemons);
@@ -273,8 +248,6 @@ function startDaemon(c: Cluster, command: string, args: string[]): Daemon {
   child.stderr?.on('data', keep);
   return daemon;
 }
-
-const isRunning = (d: Daemon) => d.child.exitCode === null && d.child.signalCode === null;
 
 async function stopDaemon(d: Daemon, graceMs = 5_000): Promise<void> {
   if (d.child.exitCode !== null || d.child.signalCode !== null || d.child.pid === undefined) return;
