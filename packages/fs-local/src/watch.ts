@@ -144,22 +144,24 @@ class DirectoryTree {
 
   /** Takes in a new subdirectory, drops a removed one; falls back to the ancestor when the target went away. */
   async #update(dir: string, name: string | null): Promise<void> {
-    if (!(await isDirectory(dir))) {
+    if (name !== null) {
+      // The usual event, a file written in `dir`: one lstat of it tells all (it exists, so `dir` does).
+      const child = join(dir, name);
+      const kind = await kindOf(child);
+      if (this.#watchers.has(child)) {
+        if (kind !== 'directory') this.#remove(child);
+      } else if (kind === 'directory' && (await this.#add(child))) {
+        this.#call();
+      }
+      if (kind !== 'missing') return;
+    }
+    if ((await kindOf(dir)) !== 'directory') {
       this.#remove(dir);
       if (dir === this.#target && !this.#closed) await this.attach();
       return;
     }
-    if (name === null) {
-      // No name given (possible on some platforms): look at the whole directory.
-      if (await this.#addChildren(dir)) this.#call();
-      return;
-    }
-    const child = join(dir, name);
-    if (this.#watchers.has(child)) {
-      if (!(await isDirectory(child))) this.#remove(child);
-    } else if ((await isDirectory(child)) && (await this.#add(child))) {
-      this.#call();
-    }
+    // No name given (possible on some platforms): look at the whole directory.
+    if (name === null && (await this.#addChildren(dir))) this.#call();
   }
 
   /** Watches the subdirectories of `dir` not watched yet; whether there were any. */
@@ -221,8 +223,12 @@ class DirectoryTree {
 }
 
 async function isDirectory(path: string): Promise<boolean> {
+  return (await kindOf(path)) === 'directory';
+}
+
+async function kindOf(path: string): Promise<'directory' | 'other' | 'missing'> {
   return lstat(path).then(
-    (s) => s.isDirectory(),
-    () => false,
+    (s) => (s.isDirectory() ? 'directory' : 'other'),
+    () => 'missing',
   );
 }
