@@ -41,11 +41,18 @@ export const internal: unique symbol = Symbol('evsrc.aggregate.internal');
 export interface AggregateInternals {
   /** Applies a stored event while loading. */
   replay(event: ChangeEvent, version: number, timestamp: number): void;
-  /** Marks the pending events stored and tells observers. Returns observer errors. */
+  /**
+   * Marks the first `records.length` pending events stored (events raised since the save
+   * began stay pending) and tells observers. Returns observer errors.
+   */
   committed(records: readonly EventRecord[]): unknown[];
   /** Sets the version and timestamp after restoring a snapshot. */
   restored(version: number, timestamp: number): void;
-  /** Id of the pending commit, stable across retries of the same pending events. */
+  /**
+   * Id of the pending commit: stable across retries of a save until some of the pending
+   * events are stored (events raised in between keep it, so a retry that finds its earlier
+   * attempt stored a prefix of them recognises it).
+   */
   commitId(): string;
   lastTimestamp(): number;
   /** Raises an event from outside the class (testing kit, seeding). */
@@ -119,7 +126,6 @@ export abstract class Aggregate {
   protected raise(event: ChangeEvent<this>, options: RaiseOptions = {}): void {
     event.applyOn(this);
     this.#version += 1;
-    this.#commitId = undefined;
     const pending: PendingEvent = { event: event as unknown as ChangeEvent };
     if (options.metadata) Object.assign(pending, { metadata: { ...options.metadata } });
     if (options.eventId !== undefined) Object.assign(pending, { eventId: options.eventId });
@@ -165,7 +171,8 @@ export abstract class Aggregate {
           this.#storedVersion = last.version;
           this.#lastTimestamp = last.timestamp;
         }
-        this.#pending = [];
+        // Only the events this save stored leave: those raised while it ran stay pending.
+        this.#pending = this.#pending.slice(records.length);
         this.#commitId = undefined;
         const errors: unknown[] = [];
         for (const record of records) {

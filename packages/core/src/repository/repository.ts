@@ -24,7 +24,7 @@ import {
   versionInName,
 } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { type Aggregate, type AggregateClass, internal } from '../model/aggregate.js';
+import { type Aggregate, type AggregateClass, internal, type PendingEvent } from '../model/aggregate.js';
 import type { EventRecord, StoredEvent } from '../model/event-record.js';
 import { EventRegistry } from '../model/event-registry.js';
 import { json } from '../parsers/json.js';
@@ -242,14 +242,22 @@ export class Repository {
   async save(aggregate: Aggregate, options: SaveOptions = {}): Promise<readonly EventRecord[]> {
     // Saves of one object run one after the other, so a retry cannot race its own first try.
     const previous = this.#saving.get(aggregate) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.#save(aggregate, options));
+    // This call stores the events pending now; those raised later are left to a later save.
+    const upTo = aggregate.pendingEvents.at(-1);
+    const run = previous.catch(() => undefined).then(() => this.#save(aggregate, upTo, options));
     this.#saving.set(aggregate, run);
     return run;
   }
 
-  async #save(aggregate: Aggregate, options: SaveOptions): Promise<readonly EventRecord[]> {
+  async #save(
+    aggregate: Aggregate,
+    upTo: PendingEvent | undefined,
+    options: SaveOptions,
+  ): Promise<readonly EventRecord[]> {
     const reg = this.#registered(aggregate.constructor as AggregateClass);
-    const pending = aggregate.pendingEvents;
+    // The events pending when save() was called: any raised since stay pending for the next save.
+    const all = aggregate.pendingEvents;
+    const pending = upTo === undefined ? [] : all.slice(0, all.indexOf(upTo) + 1);
     if (pending.length === 0) return [];
     const inner = aggregate[internal];
     const { id } = aggregate;
@@ -298,20 +306,34 @@ export class Repository {
         this.#cache?.delete(cacheKey(reg.type, id));
         throw new ConcurrencyError(reg.type, id, first - 1, await this.#latestVersion(reg, id, first));
       }
+      if (landed.length < pending.length) {
+        // An earlier attempt stored only the events pending then: they are stored, the rest go in the next batch.
+        this.#committed(reg, aggregate, landed);
+        return [...landed, ...(await this.#save(aggregate, upTo, options))];
+      }
       records = landed;
     }
     const previousVersion = aggregate.storedVersion;
-    for (const err of inner.committed(records)) {
-      this.#onError(err, { operation: 'observer', aggregateType: reg.type, aggregateId: id });
-    }
-    this.#remember(reg, aggregate);
+    this.#committed(reg, aggregate, records);
     if (reg.snapshots?.({ aggregate, previousVersion, version: last }) && aggregate.version === last) {
       await this.#writeSnapshot(reg, aggregate);
     }
     return records;
   }
 
-  /** After a create conflict: did an earlier attempt of this very save land? Then its records. */
+  /** Marks `records` stored on the aggregate, tells its observers and caches it. */
+  #committed(reg: Registered, aggregate: Aggregate, records: readonly EventRecord[]): void {
+    for (const err of aggregate[internal].committed(records)) {
+      this.#onError(err, { operation: 'observer', aggregateType: reg.type, aggregateId: aggregate.id });
+    }
+    this.#remember(reg, aggregate);
+  }
+
+  /**
+   * After a create conflict: did an earlier attempt of this very save land? Then the records
+   * it stored: all of `pending`, or — when events were raised after that attempt — the
+   * first of them (same commit id, fewer events).
+   */
   async #ourEarlierAttempt(
     reg: Registered,
     id: string,
@@ -324,9 +346,9 @@ export class Repository {
     const bytes = await storage('read', path, () => this.fileSystem.read(path));
     if (bytes === undefined) return undefined;
     const header = this.#codec.batchHeader(path, bytes, { type: reg.type, id, first });
-    if (header.commit !== commit || header.last !== last) return undefined;
+    if (header.commit !== commit || header.last > last) return undefined;
     const batch = await this.#codec.readBatch(path, bytes, { type: reg.type, id, first });
-    // Same commit id: the bytes are ours; keep the caller's event objects.
+    // Same commit id: the bytes are ours (a prefix of the pending events); keep the caller's event objects.
     return this.#records(reg, id, batch).map((r, i) => ({
       ...r,
       event: (pending[i] as (typeof pending)[number]).event,
