@@ -5,7 +5,7 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { batchPath, type FileSystem, InMemoryFileSystem, type ListOptions } from '@evsrc/core';
+import { batchPath, type CreateOptions, type FileSystem, InMemoryFileSystem, type ListOptions } from '@evsrc/core';
 import { Ledger } from '../domain.js';
 import { measureLoads, quantile } from '../measure.js';
 import type { Sizes } from '../options.js';
@@ -39,8 +39,8 @@ export class DelayedFileSystem implements FileSystem {
     return this.#inner.read(path);
   }
 
-  create(path: string, data: Uint8Array): Promise<void> {
-    return this.#inner.create(path, data);
+  create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
+    return this.#inner.create(path, data, options);
   }
 
   replace(path: string, data: Uint8Array): Promise<void> {

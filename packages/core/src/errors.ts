@@ -19,6 +19,11 @@ export const ErrorCode = {
    * `cause` of a {@link StorageError} (so code that retries on `EVSRC_STORAGE` keeps working).
    */
   Timeout: 'EVSRC_TIMEOUT',
+  /**
+   * `FileSystem.create` was told to create a file only after another one (its predecessor),
+   * and that one does not exist: the store lost it, or never had it.
+   */
+  MissingPredecessor: 'EVSRC_MISSING_PREDECESSOR',
   /** An aggregate id or type name cannot be stored (empty, too long, bad characters). */
   InvalidId: 'EVSRC_INVALID_ID',
   /** Another writer saved the aggregate first. */
@@ -33,6 +38,11 @@ export const ErrorCode = {
   UnsupportedFormat: 'EVSRC_UNSUPPORTED_FORMAT',
   /** The batch files of an aggregate leave a gap or overlap in its versions. */
   StreamIntegrity: 'EVSRC_STREAM_INTEGRITY',
+  /**
+   * The change feed's log lost entries that a reader had already seen (a position was
+   * written again with other batches, or is missing while later ones exist).
+   */
+  FeedIntegrity: 'EVSRC_FEED_INTEGRITY',
   /** An event type name is not registered for its aggregate type. */
   UnknownEventType: 'EVSRC_UNKNOWN_EVENT_TYPE',
   /** An aggregate class or type name was not registered with the repository. */
@@ -199,22 +209,68 @@ export class UnsupportedFormatError extends EvsrcError {
   }
 }
 
-/** Thrown when an aggregate's batch files leave a gap or overlap in its versions. */
+/**
+ * Thrown by `FileSystem.create` when `options.requires` names a file that does not exist;
+ * nothing was created.
+ */
+export class MissingPredecessorError extends EvsrcError {
+  constructor(
+    /** The file that was to be created. */
+    readonly path: string,
+    /** The file it must follow, which is missing. */
+    readonly requires: string,
+  ) {
+    super(ErrorCode.MissingPredecessor, `Not creating ${path}: the file it follows, ${requires}, does not exist`);
+  }
+}
+
+/**
+ * Thrown when an aggregate's history is broken: its batch files leave a gap or overlap in
+ * its versions (`gap`, `overlap`), or versions the store once held are gone (`lost`: a
+ * save found the batch it follows missing, or a snapshot is newer than the last batch).
+ * See `docs/guarantees.md` for how to recover.
+ */
 export class StreamIntegrityError extends EvsrcError {
   constructor(
-    readonly kind: 'gap' | 'overlap',
-    /** The file where the stream broke. */
+    readonly kind: 'gap' | 'overlap' | 'lost',
+    /** The file where the stream broke (for `lost`: the missing batch, or the snapshot beyond the batches). */
     readonly path: string,
+    /** `gap`/`overlap`: the version the file should start at. `lost`: the first version missing. */
     readonly expectedVersion: number,
+    /** `gap`/`overlap`: the version it starts at. `lost`: the last version missing. */
     readonly foundVersion: number,
     /** The file read just before, if any. */
     readonly previousPath?: string,
+    options?: { cause?: unknown; detail?: string },
   ) {
     super(
       ErrorCode.StreamIntegrity,
-      `Version ${kind} in ${path}: expected it to start at version ${expectedVersion}, it starts at ${foundVersion}${
-        previousPath ? ` (previous file: ${previousPath})` : ''
-      }`,
+      kind === 'lost'
+        ? `Versions ${expectedVersion}–${foundVersion} are lost (${path}): ${options?.detail ?? 'the store no longer holds them'}`
+        : `Version ${kind} in ${path}: expected it to start at version ${expectedVersion}, it starts at ${foundVersion}${
+            previousPath ? ` (previous file: ${previousPath})` : ''
+          }`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+  }
+}
+
+/**
+ * Thrown by a feed reader when the log lost entries it had already seen: the entry at
+ * `position` is gone, or holds other batches than the reader saw there (the store lost
+ * recent writes and later saves took the positions again). A projection fed past that
+ * point must be rebuilt; see `docs/guarantees.md`.
+ */
+export class FeedIntegrityError extends EvsrcError {
+  constructor(
+    /** The log entry that changed or is missing. */
+    readonly path: string,
+    readonly position: number,
+    readonly reason: string,
+  ) {
+    super(
+      ErrorCode.FeedIntegrity,
+      `The change feed lost position ${position} (${path}): ${reason}. The store lost recent writes; readers that had passed this position must be rebuilt (see "When the store loses data" in docs/guarantees.md)`,
     );
   }
 }

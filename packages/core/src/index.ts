@@ -75,7 +75,7 @@ export {
   snapshotsFolder,
   versionInName,
 } from './format/layout.js';
-export type { FileSystem, ListOptions } from './fs/file-system.js';
+export type { CreateOptions, FileSystem, ListOptions } from './fs/file-system.js';
 export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './fs/in-memory.js';
 export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './fs/paths.js';
 export { type FoundName, listAggregateIds, listAggregateTypes } from './inspect/listing.js';

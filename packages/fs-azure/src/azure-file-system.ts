@@ -2,11 +2,13 @@ import type { BlobItem, BlockBlobClient, ContainerClient } from '@azure/storage-
 import {
   assertValidPath,
   assertValidPrefix,
+  type CreateOptions,
   compareNames,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
   type ListOptions,
+  MissingPredecessorError,
   StorageError,
 } from '@evsrc/core';
 import { CodePointOrder } from './code-point-order.js';
@@ -66,9 +68,21 @@ export class AzureFileSystem implements FileSystem {
     }
   }
 
-  async create(path: string, data: Uint8Array): Promise<void> {
+  /**
+   * Uploads with `If-None-Match: *`; with `requires`, asks for that blob's properties first
+   * (Blob Storage has no condition on another blob).
+   */
+  async create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
     const blob = this.#blob(path);
+    const requires = options?.requires === undefined ? undefined : this.#blob(options.requires);
     const deadline = this.#deadline();
+    let present = true;
+    try {
+      if (requires) present = await requires.exists(deadline);
+    } catch (error) {
+      throw this.#failure('create', path, error, deadline);
+    }
+    if (!present) throw new MissingPredecessorError(path, options?.requires as string);
     try {
       await this.#upload(blob, data, true, deadline);
     } catch (error) {

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
   assertValidPath,
   assertValidPrefix,
+  type CreateOptions,
   compareNames,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
   type ListOptions,
+  MissingPredecessorError,
   StorageError,
 } from '@evsrc/core';
 import { readWholeFile } from './read-file.js';
@@ -82,9 +84,22 @@ export class LocalFileSystem implements FileSystem {
     }
   }
 
-  async create(path: string, data: Uint8Array): Promise<void> {
+  async create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
     const full = this.#resolve(path);
-    const tmp = await this.#writeTemporary(path, data);
+    const requires = options?.requires;
+    // The predecessor is looked up while the temporary file is written (no atomic way to
+    // tie the two together on a POSIX file system; a hole that exists when the save runs is found).
+    const [written, present] = await Promise.allSettled([
+      this.#writeTemporary(path, data),
+      requires === undefined ? true : this.#exists(requires),
+    ]);
+    if (written.status === 'rejected') throw written.reason;
+    const tmp = written.value;
+    if (present.status === 'rejected' || !present.value) {
+      await unlink(tmp).catch(() => undefined);
+      if (present.status === 'rejected') throw present.reason;
+      throw new MissingPredecessorError(path, requires as string);
+    }
     try {
       await this.#makeFolder(path, dirname(full));
     } catch (error) {
@@ -107,6 +122,17 @@ export class LocalFileSystem implements FileSystem {
       await unlink(tmp).catch(() => undefined);
     }
     await this.#syncFolder(path, dirname(full));
+  }
+
+  /** Whether a file exists (without following a final symbolic link). */
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await lstat(this.#resolve(path));
+      return true;
+    } catch (error) {
+      if (isCode(error, 'ENOENT', 'ENOTDIR')) return false;
+      throw new StorageError('create', path, error);
+    }
   }
 
   async replace(path: string, data: Uint8Array): Promise<void> {

@@ -1,9 +1,11 @@
 import {
   assertValidPrefix,
   ConfigurationError,
+  type CreateOptions,
   FileExistsError,
   type FileSystem,
   type ListOptions,
+  MissingPredecessorError,
   StorageError,
 } from '@evsrc/core';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -124,16 +126,34 @@ export class RedisFileSystem implements FileSystem {
     }
   }
 
-  /** Creates a file if its key is absent, with its index entries, in one script. @throws {FileExistsError} */
-  async create(path: string, data: Uint8Array): Promise<void> {
+  /**
+   * Creates a file if its key is absent, with its index entries, in one script; with
+   * `requires`, the same script checks that the file it follows exists (when both keys
+   * share a hash slot, as an aggregate's batches and the feed's entries always do; else an
+   * `EXISTS` just before).
+   * @throws {FileExistsError}
+   * @throws {MissingPredecessorError}
+   */
+  async create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
     const keys = this.#keys.keysOf(path);
     const bytes = Buffer.from(data);
+    const requires = options?.requires === undefined ? undefined : this.#keys.file(options.requires);
     let created: number;
     try {
-      created = await this.#write(this.#scripts.evsrcFsCreateV1.bind(this.#scripts), keys, bytes);
+      if (requires === undefined) {
+        created = await this.#write(this.#scripts.evsrcFsCreateV1.bind(this.#scripts), keys, bytes);
+      } else if (this.sharded && hashTagOfKey(requires) !== hashTagOfKey(keys.file)) {
+        created =
+          (await this.#redis.exists(requires)) === 0
+            ? -1
+            : await this.#write(this.#scripts.evsrcFsCreateV1.bind(this.#scripts), keys, bytes);
+      } else {
+        created = await this.#write(this.#scripts.evsrcFsCreateAfterV1.bind(this.#scripts), keys, bytes, requires);
+      }
     } catch (error) {
       throw new StorageError('create', path, error);
     }
+    if (created === -1) throw new MissingPredecessorError(path, options?.requires as string);
     if (created !== 1) throw new FileExistsError(path);
   }
 
@@ -245,7 +265,12 @@ export class RedisFileSystem implements FileSystem {
   }
 
   /** Runs a create or replace script, adding the folder entries of other slots first when sharded. */
-  async #write(script: ScriptCommands['evsrcFsCreateV1'], keys: FileKeys, bytes: Buffer): Promise<number> {
+  async #write(
+    script: ScriptCommands['evsrcFsCreateV1'],
+    keys: FileKeys,
+    bytes: Buffer,
+    requires?: string,
+  ): Promise<number> {
     let entries = keys.sameSlot;
     if (this.sharded) {
       // Idempotent, and before the file exists: a crash in between leaves an empty folder entry, which lists nothing.
@@ -253,8 +278,24 @@ export class RedisFileSystem implements FileSystem {
     } else {
       entries = [...keys.sameSlot, ...keys.otherSlots];
     }
-    return script(...scriptArgs(keys.file, bytes, entries));
+    if (requires === undefined) return script(...scriptArgs(keys.file, bytes, entries));
+    // KEYS: file, requires, indexes…; ARGV: bytes, '' (the place of requires), members…
+    return script(
+      2 + entries.length,
+      keys.file,
+      requires,
+      ...entries.map((e) => e.key),
+      bytes,
+      '',
+      ...entries.map((e) => e.member),
+    );
   }
+}
+
+/** The hash tag of a key (what picks its cluster slot). */
+function hashTagOfKey(key: string): string {
+  const open = key.indexOf('{');
+  return key.slice(open, key.indexOf('}', open) + 1);
 }
 
 /** The arguments of a script command: the number of keys, the keys, then the arguments. */

@@ -22,6 +22,20 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 1
 `;
 
+/**
+ * Creates the file only if its key is absent and the key of the file it follows
+ * (`KEYS[2]`, same hash slot) exists; the folder indexes are `KEYS[3..n]` with members
+ * `ARGV[3..n]` (`ARGV[2]` is unused). Returns 1 if it created the file, 0 if the name was
+ * taken, -1 if the file it follows is missing (then nothing is written).
+ */
+export const CREATE_AFTER_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+for i = 3, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[i]) end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`;
+
 /** Creates or overwrites the file. Returns 1. */
 export const REPLACE_LUA = `
 for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[i]) end
@@ -47,6 +61,8 @@ return removed
 export interface ScriptCommands {
   /** Runs {@link CREATE_LUA}. */
   evsrcFsCreateV1(numKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<number>;
+  /** Runs {@link CREATE_AFTER_LUA}. */
+  evsrcFsCreateAfterV1(numKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<number>;
   /** Runs {@link REPLACE_LUA}. */
   evsrcFsReplaceV1(numKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<number>;
   /** Runs {@link DELETE_LUA}. */
@@ -55,6 +71,7 @@ export interface ScriptCommands {
 
 const SCRIPTS: Record<keyof ScriptCommands, string> = {
   evsrcFsCreateV1: CREATE_LUA,
+  evsrcFsCreateAfterV1: CREATE_AFTER_LUA,
   evsrcFsReplaceV1: REPLACE_LUA,
   evsrcFsDeleteV1: DELETE_LUA,
 };

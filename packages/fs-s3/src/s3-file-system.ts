@@ -2,6 +2,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
@@ -10,12 +11,14 @@ import {
 import {
   assertValidPath,
   assertValidPrefix,
+  type CreateOptions,
   ErrorCode,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
   isEvsrcError,
   type ListOptions,
+  MissingPredecessorError,
   StorageError,
 } from '@evsrc/core';
 import { PROBE_FOLDER, probeConditionalWrites } from './conditional-write-probe.js';
@@ -83,12 +86,15 @@ export class S3FileSystem implements FileSystem {
   }
 
   /**
-   * `PutObject` with `If-None-Match: *` (after the one-time probe).
+   * `PutObject` with `If-None-Match: *` (after the one-time probe); with `requires`, a
+   * `HeadObject` of that file first (S3 has no condition on another key).
    * @throws {FileExistsError} on 412, or 409 `ConditionalRequestConflict`.
+   * @throws {MissingPredecessorError} when `requires` does not exist.
    */
-  async create(path: string, data: Uint8Array): Promise<void> {
+  async create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
     const key = this.#key(path);
     await this.verifyConditionalWrites();
+    if (options?.requires !== undefined) await this.#requireExists(path, options.requires);
     try {
       await this.client.send(
         new PutObjectCommand({
@@ -101,6 +107,17 @@ export class S3FileSystem implements FileSystem {
       );
     } catch (error) {
       if (isConditionFailed(error)) throw new FileExistsError(path);
+      throw new StorageError('create', path, error);
+    }
+  }
+
+  /** `HeadObject` of `requires`: throws {@link MissingPredecessorError} when it is missing. */
+  async #requireExists(path: string, requires: string): Promise<void> {
+    const key = this.#key(requires);
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      if (isNoSuchKey(error)) throw new MissingPredecessorError(path, requires);
       throw new StorageError('create', path, error);
     }
   }

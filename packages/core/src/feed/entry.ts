@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
 import { checkHeaderEnd, sealHeader } from '../format/envelope.js';
 import { batchPath } from '../format/layout.js';
+import { ENTRY_ID } from './layout.js';
 
 /**
  * A log entry of the change feed: one JSON header line naming each batch it logs, then the
@@ -20,6 +21,12 @@ export interface LoggedBatchInfo {
   readonly first: number;
   readonly last: number;
   readonly commit: string;
+  /**
+   * First version of the batch this one follows (absent for an aggregate's first batch,
+   * and in entries written before it was logged): a roll-forward creates the batch file
+   * only while that batch exists, like the save itself.
+   */
+  readonly after?: number;
 }
 
 /** One batch of a log entry, with the bytes its file must hold. */
@@ -28,16 +35,36 @@ export interface LoggedBatch extends LoggedBatchInfo {
 }
 
 /** Only the {@link LoggedBatchInfo} fields of `batch`, in the order entries store them. */
-export function infoOf({ path, type, id, first, last, commit }: LoggedBatchInfo): LoggedBatchInfo {
-  return { path, type, id, first, last, commit };
+export function infoOf({ path, type, id, first, last, commit, after }: LoggedBatchInfo): LoggedBatchInfo {
+  return after === undefined ? { path, type, id, first, last, commit } : { path, type, id, first, last, commit, after };
+}
+
+/**
+ * How an entry is chained to the one before it: its own random `id`, and `prev`, the id
+ * of the entry at the position before (absent at position 1, or when that entry has none).
+ * A reader that saw entry P and finds an entry P + 1 whose `prev` is not the id it saw
+ * knows that position P was lost and written again.
+ */
+export interface EntryLink {
+  readonly id: string;
+  readonly prev?: string;
+}
+
+/** A decoded log entry. */
+export interface FeedEntry {
+  readonly position: number;
+  /** Its id and its predecessor's (absent in entries written before entries were chained). */
+  readonly id?: string;
+  readonly prev?: string;
+  readonly batches: LoggedBatch[];
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const KIND = 'feed-entry';
 const ENTRY_FORMAT = 1;
 
-/** Encodes the log entry at `position`. */
-export function encodeEntry(position: number, batches: readonly LoggedBatch[]): Uint8Array {
+/** Encodes the log entry at `position` (chained to the one before it by `link`). */
+export function encodeEntry(position: number, batches: readonly LoggedBatch[], link?: EntryLink): Uint8Array {
   let size = 0;
   for (const b of batches) size += b.bytes.byteLength;
   const body = new Uint8Array(size);
@@ -50,6 +77,7 @@ export function encodeEntry(position: number, batches: readonly LoggedBatch[]): 
     evsrc: ENTRY_FORMAT,
     kind: KIND,
     position,
+    ...(link === undefined ? {} : link.prev === undefined ? { id: link.id } : { id: link.id, prev: link.prev }),
     batches: batches.map((b) => ({ ...infoOf(b), bytes: b.bytes.byteLength })),
     crc32: crc32(body),
   };
@@ -81,7 +109,8 @@ function readHeader(path: string, line: Uint8Array, position: number): Record<st
   if (header.position !== position) {
     throw new CorruptFileError(path, `feed entry says position ${String(header.position)}, its name says ${position}`);
   }
-  if (!Array.isArray(header.batches) || !isInt(header.crc32)) {
+  const link = (v: unknown) => v === undefined || (isStr(v) && ENTRY_ID.test(v));
+  if (!Array.isArray(header.batches) || !isInt(header.crc32) || !link(header.id) || !link(header.prev)) {
     throw new CorruptFileError(path, 'malformed feed entry header');
   }
   return header;
@@ -99,6 +128,7 @@ function batchInfo(path: string, item: unknown): LoggedBatchInfo & { bytes: numb
     isInt(b.first) &&
     isInt(b.last) &&
     isStr(b.commit) &&
+    (b.after === undefined || (isInt(b.after) && b.after >= 1 && b.after < (b.first as number))) &&
     isInt(b.bytes);
   if (!ok) throw new CorruptFileError(path, 'malformed batch in feed entry header');
   const info = b as unknown as LoggedBatchInfo & { bytes: number };
@@ -123,6 +153,15 @@ function batchInfo(path: string, item: unknown): LoggedBatchInfo & { bytes: numb
  * @throws {UnsupportedFormatError} for a newer entry format.
  */
 export function decodeEntry(path: string, bytes: Uint8Array, position: number): LoggedBatch[] {
+  return readEntry(path, bytes, position).batches;
+}
+
+/**
+ * Decodes and checks a log entry read at `path`, which must hold `position`, with its link.
+ * @throws {CorruptFileError} naming the path for anything malformed or altered.
+ * @throws {UnsupportedFormatError} for a newer entry format.
+ */
+export function readEntry(path: string, bytes: Uint8Array, position: number): FeedEntry {
   const end = bytes.indexOf(0x0a);
   if (end < 0) throw new CorruptFileError(path, 'no header line (not a feed entry, or truncated)');
   const header = readHeader(path, bytes.subarray(0, end), position);
@@ -133,12 +172,14 @@ export function decodeEntry(path: string, bytes: Uint8Array, position: number): 
   const out: LoggedBatch[] = [];
   let at = 0;
   for (const item of header.batches as unknown[]) {
-    const { bytes: size, path: where, type, id, first, last, commit } = batchInfo(path, item);
+    const { bytes: size, ...info } = batchInfo(path, item);
     if (at + size > body.byteLength)
       throw new CorruptFileError(path, 'feed entry body is shorter than its header says');
-    out.push({ path: where, type, id, first, last, commit, bytes: body.subarray(at, at + size) });
+    out.push({ ...infoOf(info), bytes: body.subarray(at, at + size) });
     at += size;
   }
   if (at !== body.byteLength) throw new CorruptFileError(path, 'feed entry body is longer than its header says');
-  return out;
+  const id = header.id as string | undefined;
+  const prev = header.prev as string | undefined;
+  return { position, ...(id === undefined ? {} : { id }), ...(prev === undefined ? {} : { prev }), batches: out };
 }

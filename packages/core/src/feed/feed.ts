@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CorruptFileError, ErrorCode, isEvsrcError } from '../errors.js';
+import { CorruptFileError, ErrorCode, FeedIntegrityError, isEvsrcError } from '../errors.js';
+import { batchPath } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { EventRecord } from '../model/event-record.js';
 import { storage } from '../repository/storage.js';
-import { decodeEntry, type LoggedBatch } from './entry.js';
+import { type LoggedBatch, readEntry } from './entry.js';
 import { type Checkpoint, entryPath, type FeedPosition, formatCheckpoint, parseCheckpoint } from './layout.js';
 import { FeedPoller } from './poller.js';
 import { findHead } from './writer.js';
@@ -67,6 +68,9 @@ export interface FeedOptions {
 
 interface Resolved {
   readonly position: number;
+  /** The entry's id and its predecessor's, when the entry is chained. */
+  readonly id?: string;
+  readonly prev?: string;
   /** Committed batches of the entry (type-filtered), in order, as their checkpoints and batches. */
   readonly batches: readonly FeedBatch[];
 }
@@ -114,8 +118,9 @@ export class Feed {
     if (position === 0) return formatCheckpoint({ position: 0, index: 0 });
     const path = entryPath(position);
     const bytes = await storage('read', path, () => this.#fs.read(path));
-    const count = bytes === undefined ? 1 : decodeEntry(path, bytes, position).length;
-    return formatCheckpoint({ position, index: count - 1 });
+    if (bytes === undefined) return formatCheckpoint({ position, index: 0 });
+    const entry = readEntry(path, bytes, position);
+    return formatCheckpoint({ position, index: entry.batches.length - 1, ...(entry.id ? { id: entry.id } : {}) });
   }
 
   async *#scan(
@@ -129,6 +134,8 @@ export class Feed {
     let position = Math.max(1, from.position);
     // Right after a wait, new entries come one at a time: read ahead again once one is found.
     let width = this.#readAhead;
+    // The id of the entry before `position` as this reader saw it: the next entry must name it.
+    let seen: string | undefined;
     try {
       for (;;) {
         signal?.throwIfAborted();
@@ -142,7 +149,9 @@ export class Feed {
         const resolved = await (ahead.get(position) as Promise<Resolved | undefined>);
         ahead.delete(position);
         if (resolved === undefined) {
+          const appeared = await this.#checkMissing(position, from, ahead);
           ahead.clear(); // entries past a missing one were read too early
+          if (appeared) continue;
           if (watching === undefined) return;
           await watching.idle?.();
           await FeedPoller.of(this.#fs).wait(position, watching.intervalMs, signal);
@@ -150,6 +159,8 @@ export class Feed {
           continue;
         }
         width = this.#readAhead;
+        checkLink(resolved, from, seen);
+        seen = resolved.id;
         for (const batch of resolved.batches) {
           signal?.throwIfAborted();
           yield batch;
@@ -171,28 +182,57 @@ export class Feed {
     // The poller of watchers has just read a new entry: take it from there rather than read it again.
     const bytes = FeedPoller.of(this.#fs).found(position) ?? (await storage('read', path, () => this.#fs.read(path)));
     if (bytes === undefined) return undefined;
-    const logged = decodeEntry(path, bytes, position);
-    const wanted = logged
+    const entry = readEntry(path, bytes, position);
+    const wanted = entry.batches
       .map((batch, index) => ({ batch, index }))
       .filter(
         ({ batch, index }) => (position !== from.position || index > from.index) && (!types || types.has(batch.type)),
       );
-    const batches = await Promise.all(wanted.map(({ batch, index }) => this.#resolveBatch(batch, position, index)));
-    return { position, batches: batches.filter((b): b is FeedBatch => b !== undefined) };
+    const batches = await Promise.all(
+      wanted.map(({ batch, index }) => this.#resolveBatch(batch, { position, index, ...idOf(entry) })),
+    );
+    return {
+      position,
+      ...idOf(entry),
+      ...(entry.prev ? { prev: entry.prev } : {}),
+      batches: batches.filter((b): b is FeedBatch => b !== undefined),
+    };
   }
 
-  /** The committed batch, or `undefined` when the logged batch lost its save. */
-  async #resolveBatch(logged: LoggedBatch, position: number, index: number): Promise<FeedBatch | undefined> {
+  /**
+   * At a missing entry: fails if the reader's checkpoint names it (it was seen, now it is
+   * gone) or if the entry after it exists and it is still missing when read again (an
+   * entry is only written after the one before it exists: this one was lost).
+   * @returns true when the entry has appeared meanwhile (read it again).
+   */
+  async #checkMissing(
+    position: number,
+    from: FeedPosition,
+    ahead: ReadonlyMap<number, Promise<Resolved | undefined>>,
+  ): Promise<boolean> {
+    const path = entryPath(position);
+    if (position === from.position && from.id !== undefined) {
+      throw new FeedIntegrityError(path, position, `the checkpoint ${formatCheckpoint(from)} names it, but it is gone`);
+    }
+    const next = ahead.get(position + 1);
+    if (next === undefined || (await next.catch(() => undefined)) === undefined) return false;
+    // The reads were in flight together: the entry may have been written between them.
+    if ((await storage('read', path, () => this.#fs.read(path))) !== undefined) return true;
+    throw new FeedIntegrityError(path, position, 'it is missing, while the entry after it exists');
+  }
+
+  /** The committed batch, or `undefined` when the logged batch lost its save (or can never be completed). */
+  async #resolveBatch(logged: LoggedBatch, at: FeedPosition): Promise<FeedBatch | undefined> {
     const stored = await this.#storedBytes(logged);
-    const checkpoint = formatCheckpoint({ position, index });
+    if (stored === undefined) return undefined;
+    // Batch files name their place without the entry id.
+    const place = formatCheckpoint({ position: at.position, index: at.index });
+    const checkpoint = formatCheckpoint(at);
     if (!sameBytes(stored, logged.bytes)) {
       // Another save won this version: its header names another checkpoint (checked, so
       // that a damaged file is reported rather than taken for a lost race).
-      if (this.#codec.checkpointIn(logged, stored) === checkpoint) {
-        throw new CorruptFileError(
-          logged.path,
-          `differs from the bytes logged for it at feed checkpoint ${checkpoint}`,
-        );
+      if (this.#codec.checkpointIn(logged, stored) === place) {
+        throw new CorruptFileError(logged.path, `differs from the bytes logged for it at feed checkpoint ${place}`);
       }
       return undefined;
     }
@@ -212,8 +252,12 @@ export class Feed {
     }
   }
 
-  /** The bytes of the logged batch's file; creates it from the log when its writer never did. */
-  async #storedBytes(logged: LoggedBatch): Promise<Uint8Array> {
+  /**
+   * The bytes of the logged batch's file; creates it from the log when its writer never
+   * did. `undefined` when it can never be created: the batch it follows is gone (the store
+   * lost data; its writer was told so and nothing past the hole is written).
+   */
+  async #storedBytes(logged: LoggedBatch): Promise<Uint8Array | undefined> {
     const { path } = logged;
     let waited = 0;
     for (let delay = 5; ; delay = Math.min(delay * 4, 200)) {
@@ -224,15 +268,43 @@ export class Feed {
       await sleep(step);
       waited += step;
     }
+    const after =
+      logged.after === undefined ? undefined : { requires: batchPath(logged.type, logged.id, logged.after) };
     try {
-      await storage('create', path, () => this.#fs.create(path, logged.bytes));
+      await storage('create', path, () => this.#fs.create(path, logged.bytes, after));
       return logged.bytes;
     } catch (error) {
+      if (isEvsrcError(error, ErrorCode.MissingPredecessor)) return undefined;
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
       const bytes = await storage('read', path, () => this.#fs.read(path));
       if (bytes === undefined) throw new CorruptFileError(path, 'a batch file existed, then was gone when read');
       return bytes;
     }
+  }
+}
+
+const idOf = (entry: { readonly id?: string }) => (entry.id === undefined ? {} : { id: entry.id });
+
+/**
+ * Checks that an entry continues what the reader saw: at the checkpoint's own position,
+ * the id the checkpoint names; after it, the id of the entry the reader read before.
+ * @throws {FeedIntegrityError} when the log lost the position and it was written again.
+ */
+function checkLink(entry: Resolved, from: FeedPosition, seen: string | undefined): void {
+  const path = entryPath(entry.position);
+  if (entry.position === from.position && from.id !== undefined && entry.id !== from.id) {
+    throw new FeedIntegrityError(
+      path,
+      entry.position,
+      `the checkpoint ${formatCheckpoint(from)} was taken at another entry than the one there now`,
+    );
+  }
+  if (seen !== undefined && entry.prev !== undefined && entry.prev !== seen) {
+    throw new FeedIntegrityError(
+      entryPath(entry.position - 1),
+      entry.position - 1,
+      'the entry after it follows another entry than the one this reader saw there',
+    );
   }
 }
 

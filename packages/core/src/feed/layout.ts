@@ -56,22 +56,33 @@ export function positionInName(path: string): number | undefined {
 export interface FeedPosition {
   readonly position: number;
   readonly index: number;
+  /**
+   * The id of the log entry at `position` (entries written since ids exist), so that a
+   * reader resuming from this checkpoint can tell the entry it saw from one written there
+   * again after the store lost it.
+   */
+  readonly id?: string;
 }
 
 /**
- * A checkpoint: a short string (`"{position}:{index}"`, e.g. `"1042:0"`), safe to store
- * anywhere. {@link FEED_START} is the checkpoint before everything. Batch files written
- * with the feed on carry their own checkpoint in their header (`feed`).
+ * A checkpoint: a short string (`"{position}:{index}:{entry id}"`, e.g.
+ * `"1042:0:9f86d081884c7d65"`; `"{position}:{index}"` for entries written before entry
+ * ids), safe to store anywhere. {@link FEED_START} is the checkpoint before everything.
+ * Batch files written with the feed on carry their place in their header (`feed`, as
+ * `"{position}:{index}"`).
  */
 export type Checkpoint = string;
 
 /** The checkpoint before the first batch of the feed. */
 export const FEED_START: Checkpoint = '0:0';
 
-/** Formats a checkpoint. */
+/** Formats a checkpoint (with the entry id when `at` has one). */
 export function formatCheckpoint(at: FeedPosition): Checkpoint {
-  return `${at.position}:${at.index}`;
+  return at.id === undefined ? `${at.position}:${at.index}` : `${at.position}:${at.index}:${at.id}`;
 }
+
+/** A log entry's id: 16 lowercase hex digits. */
+export const ENTRY_ID = /^[0-9a-f]{16}$/;
 
 /**
  * Parses a checkpoint; `undefined` and `null` mean {@link FEED_START}.
@@ -79,13 +90,14 @@ export function formatCheckpoint(at: FeedPosition): Checkpoint {
  */
 export function parseCheckpoint(value: Checkpoint | undefined | null): FeedPosition {
   if (value === undefined || value === null) return { position: 0, index: 0 };
-  const match = typeof value === 'string' ? /^(\d{1,12}):(\d{1,6})$/.exec(value) : null;
+  const match = typeof value === 'string' ? /^(\d{1,12}):(\d{1,6})(?::([0-9a-f]{16}))?$/.exec(value) : null;
   if (!match) {
     throw new ConfigurationError(
-      `Not a feed checkpoint: ${JSON.stringify(value)} (expected "position:index", e.g. "42:0")`,
+      `Not a feed checkpoint: ${JSON.stringify(value)} (expected "position:index[:entry id]", e.g. "42:0")`,
     );
   }
-  return { position: Number(match[1]), index: Number(match[2]) };
+  const at = { position: Number(match[1]), index: Number(match[2]) };
+  return match[3] === undefined ? at : { ...at, id: match[3] };
 }
 
 /** Whether `a` comes strictly after `b`. */

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { ErrorCode, isEvsrcError, StorageError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { storage, storageList } from '../repository/storage.js';
-import { encodeEntry, infoOf, type LoggedBatch, type LoggedBatchInfo } from './entry.js';
+import { encodeEntry, infoOf, type LoggedBatch, type LoggedBatchInfo, readEntry } from './entry.js';
 import {
   CHUNK,
   type Checkpoint,
@@ -52,8 +53,8 @@ export class FeedWriter {
   readonly #fs: FileSystem;
   readonly #queue: Waiting[] = [];
   #draining = false;
-  /** The highest position known to exist (0: none); `undefined` until looked up. */
-  #head: number | undefined;
+  /** The highest position known to exist (0: none) and its entry's id; `undefined` until looked up. */
+  #head: Head | undefined;
 
   constructor(fs: FileSystem) {
     this.#fs = fs;
@@ -86,8 +87,9 @@ export class FeedWriter {
   }
 
   async #write(intents: readonly BatchIntent[]): Promise<LoggedIntent[]> {
-    let position = (this.#head ?? (await findHead(this.#fs))) + 1;
+    let head = this.#head ?? (await this.#lookUp(await findHead(this.#fs)));
     for (let conflicts = 0; ; conflicts++) {
+      const position = head.position + 1;
       const logged = intents.map((intent, index) => {
         const feed = formatCheckpoint({ position, index });
         return { feed, bytes: intent.encode(feed) };
@@ -97,23 +99,47 @@ export class FeedWriter {
         bytes: (logged[i] as LoggedIntent).bytes,
       }));
       const path = entryPath(position);
+      const id = randomBytes(8).toString('hex');
+      const entry = encodeEntry(position, batches, head.id === undefined ? { id } : { id, prev: head.id });
+      // An entry follows the one before it: after the store lost the tail of the log, a
+      // writer finds out here instead of writing past the hole.
+      const options = position > 1 ? { requires: entryPath(position - 1) } : undefined;
       try {
-        await storage('create', path, () => this.#fs.create(path, encodeEntry(position, batches)));
+        await storage('create', path, () => this.#fs.create(path, entry, options));
       } catch (error) {
-        if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
+        const lost = isEvsrcError(error, ErrorCode.MissingPredecessor);
+        if (!lost && !isEvsrcError(error, ErrorCode.FileExists)) throw error;
         if (conflicts >= MAX_CONFLICTS) {
           throw new StorageError('create', path, new Error(`lost the race for a feed position ${conflicts} times`));
         }
-        position = (await discoverHead(this.#fs, position)) + 1;
+        // Taken: the head moved on. Missing predecessor: the log lost its tail; the positions
+        // are taken again, and readers that had passed them fail with a FeedIntegrityError.
+        head = await this.#lookUp(lost ? await findHead(this.#fs) : await discoverHead(this.#fs, position));
         continue;
       }
-      this.#head = position;
+      this.#head = { position, id };
       if (position % HINT_EVERY === 0) void this.#fs.replace(FEED_HEAD_HINT, encodeHint(position)).catch(() => {});
       void this.#fs.notify?.(FEED_FOLDER).catch(() => {});
       FeedPoller.of(this.#fs).wake(); // watchers of this process need no notification
       return logged;
     }
   }
+
+  /** The head at `position`, with its entry's id (read from the log). */
+  async #lookUp(position: number): Promise<Head> {
+    if (position === 0) return { position };
+    const path = entryPath(position);
+    const bytes = await storage('read', path, () => this.#fs.read(path));
+    // Gone since it was listed: the next create finds out (its predecessor is missing).
+    const id = bytes === undefined ? undefined : readEntry(path, bytes, position).id;
+    return id === undefined ? { position } : { position, id };
+  }
+}
+
+/** A position of the log known to exist, and the id of its entry (absent in old entries). */
+interface Head {
+  readonly position: number;
+  readonly id?: string;
 }
 
 const encodeHint = (position: number) => new TextEncoder().encode(String(position));

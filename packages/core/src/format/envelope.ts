@@ -59,6 +59,11 @@ export interface SnapshotHeader extends CodecFields {
   timestamp: number;
   /** The aggregate class's `snapshotVersion` when the state was written (absent: 1). */
   schema?: number;
+  /**
+   * First version of the batch file that ends at `version` (absent in snapshots written
+   * before it was recorded): a load checks that this batch exists and ends there.
+   */
+  batch?: number;
   bytes: number;
   crc32: number;
   /** CRC-32 of the header line before this field (absent in files written before it was added). */
@@ -158,7 +163,11 @@ export function readFile<K extends AnyHeader['kind']>(
         isStr(header.commit) &&
         (header.feed === undefined || isStr(header.feed)) &&
         (header.last as number) >= (header.first as number)
-      : isInt(header.version) && typeof header.timestamp === 'number' && Number.isFinite(header.timestamp);
+      : isInt(header.version) &&
+        typeof header.timestamp === 'number' &&
+        Number.isFinite(header.timestamp) &&
+        (header.batch === undefined ||
+          (isInt(header.batch) && header.batch >= 1 && header.batch <= (header.version as number)));
   if (!common || !specific || !codecFieldsValid(header)) throw new CorruptFileError(path, `malformed ${kind} header`);
   const body = bytes.subarray(end + 1);
   if (body.byteLength !== header.bytes) {

@@ -18,6 +18,15 @@
  * {@link FileExistsError}. It must use the store's own atomic primitive (exclusive link,
  * `If-None-Match: *`, `SET NX`), never read-then-write.
  *
+ * **Predecessors.** `create(path, data, { requires })` creates the file only if the file
+ * `requires` exists, else throws {@link MissingPredecessorError} and creates nothing. evsrc
+ * names the aggregate's previous batch (or the feed's previous log entry), so that a
+ * writer whose store lost files behind its back (a server restart that dropped the last
+ * second, a deleted file) cannot write past the hole. Adapters check it atomically with
+ * the create where the store can (Redis: one Lua script; memory: one synchronous step);
+ * elsewhere they check it just before the create (local disk: `stat`, S3: `HEAD`, Azure:
+ * properties), which stops a writer past any hole that exists when it saves.
+ *
  * **Order.** `list` yields names in ascending Unicode code point order (the order of
  * their UTF-8 bytes, which is what S3, Azure Blob and Redis sorted sets use), see
  * {@link compareNames}.
@@ -39,6 +48,15 @@ export interface ListOptions {
   pageSize?: number;
 }
 
+/** Options of {@link FileSystem.create}. */
+export interface CreateOptions {
+  /**
+   * Create the file only if this one exists (the file it follows): otherwise throw
+   * {@link MissingPredecessorError} and create nothing.
+   */
+  requires?: string;
+}
+
 /** Where evsrc keeps its files. See the module documentation for the full contract. */
 export interface FileSystem {
   /**
@@ -48,10 +66,12 @@ export interface FileSystem {
   read(path: string): Promise<Uint8Array | undefined>;
 
   /**
-   * Creates a file only if no file of that name exists, atomically.
+   * Creates a file only if no file of that name exists, atomically (and, with
+   * `options.requires`, only if that file exists).
    * @throws {FileExistsError} if the name is taken (also when another caller wins a race).
+   * @throws {MissingPredecessorError} if `options.requires` names a file that does not exist.
    */
-  create(path: string, data: Uint8Array): Promise<void>;
+  create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void>;
 
   /** Creates or replaces a file, atomically: readers see the old or the new bytes, never a mix. */
   replace(path: string, data: Uint8Array): Promise<void>;

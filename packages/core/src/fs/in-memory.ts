@@ -1,5 +1,5 @@
-import { FileExistsError } from '../errors.js';
-import type { FileSystem, ListOptions } from './file-system.js';
+import { FileExistsError, MissingPredecessorError } from '../errors.js';
+import type { CreateOptions, FileSystem, ListOptions } from './file-system.js';
 import { assertValidPath, assertValidPrefix, compareNames } from './paths.js';
 
 /** Options of {@link InMemoryFileSystem}. */
@@ -40,11 +40,15 @@ export class InMemoryFileSystem implements FileSystem {
     return data === undefined ? undefined : new Uint8Array(data);
   }
 
-  async create(path: string, data: Uint8Array): Promise<void> {
+  async create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
     assertValidPath(path);
+    const requires = options?.requires;
+    if (requires !== undefined) assertValidPath(requires);
     const copy = new Uint8Array(data);
     await this.#tick();
+    // Both checks and the write happen in one synchronous step: atomic like a Redis script.
     if (this.#files.has(path)) throw new FileExistsError(path);
+    if (requires !== undefined && !this.#files.has(requires)) throw new MissingPredecessorError(path, requires);
     this.#insertName(path);
     this.#files.set(path, copy);
     this.#changed(path);

@@ -34,6 +34,12 @@ export interface AggregateClass<A extends Aggregate = Aggregate> {
   new (id: string): A;
 }
 
+/** @internal The versions of one stored batch file. */
+export interface StoredBatch {
+  readonly first: number;
+  readonly last: number;
+}
+
 /** @internal Key of the repository-only API of an aggregate. */
 export const internal: unique symbol = Symbol('evsrc.aggregate.internal');
 
@@ -48,6 +54,13 @@ export interface AggregateInternals {
   committed(records: readonly EventRecord[]): unknown[];
   /** Sets the version and timestamp after restoring a snapshot. */
   restored(version: number, timestamp: number): void;
+  /**
+   * The stored batch that ends the aggregate's known history (the one a save must follow),
+   * or `undefined` when not known (nothing stored, or not loaded from batches).
+   */
+  storedBatch(): StoredBatch | undefined;
+  /** Records the stored batch that ends the known history (see {@link storedBatch}). */
+  setStoredBatch(batch: StoredBatch | undefined): void;
   /**
    * Id of the pending commit: stable across retries of a save until some of the pending
    * events are stored (events raised in between keep it, so a retry that finds its earlier
@@ -88,6 +101,7 @@ export abstract class Aggregate {
   #lastTimestamp = 0;
   #pending: PendingEvent[] = [];
   #commitId: string | undefined;
+  #storedBatch: StoredBatch | undefined;
   readonly #observers = new Set<EventObserver>();
 
   constructor(id: string) {
@@ -170,6 +184,7 @@ export abstract class Aggregate {
         if (last) {
           this.#storedVersion = last.version;
           this.#lastTimestamp = last.timestamp;
+          this.#storedBatch = { first: (records[0] as EventRecord).version, last: last.version };
         }
         // Only the events this save stored leave: those raised while it ran stay pending.
         this.#pending = this.#pending.slice(records.length);
@@ -191,6 +206,10 @@ export abstract class Aggregate {
         return this.#commitId;
       },
       lastTimestamp: () => this.#lastTimestamp,
+      storedBatch: () => this.#storedBatch,
+      setStoredBatch: (batch) => {
+        this.#storedBatch = batch;
+      },
       raise: (event, options) => this.raise(event as ChangeEvent<this>, options),
     };
   }

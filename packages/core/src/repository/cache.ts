@@ -1,8 +1,12 @@
+import type { StoredBatch } from '../model/aggregate.js';
+
 /** A cached aggregate: a deep copy of its state at a stored version. */
 export interface CachedState {
   readonly version: number;
   readonly timestamp: number;
   readonly state: unknown;
+  /** The stored batch that ends at `version`. */
+  readonly batch: StoredBatch;
 }
 
 /**

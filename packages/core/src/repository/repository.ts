@@ -8,7 +8,9 @@ import {
   ConfigurationError,
   ErrorCode,
   isEvsrcError,
+  type MissingPredecessorError,
   RetriesExhaustedError,
+  StreamIntegrityError,
   UnknownAggregateTypeError,
 } from '../errors.js';
 import type { LoggedBatch } from '../feed/entry.js';
@@ -24,7 +26,13 @@ import {
   versionInName,
 } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { type Aggregate, type AggregateClass, internal, type PendingEvent } from '../model/aggregate.js';
+import {
+  type Aggregate,
+  type AggregateClass,
+  internal,
+  type PendingEvent,
+  type StoredBatch,
+} from '../model/aggregate.js';
 import type { EventRecord, StoredEvent } from '../model/event-record.js';
 import { EventRegistry } from '../model/event-registry.js';
 import { json } from '../parsers/json.js';
@@ -32,7 +40,7 @@ import { msgpack } from '../parsers/msgpack.js';
 import { type AggregateRegistration, everyNEvents, type SnapshotPolicy } from './aggregate-type.js';
 import { describeAsOf, type LoadBounds, loadBounds } from './as-of.js';
 import { backoffDelay } from './backoff.js';
-import { readBatches } from './batch-reader.js';
+import { MisalignedSnapshotError, readBatches, type SnapshotAnchor } from './batch-reader.js';
 import { AggregateCache } from './cache.js';
 import { type DecodedBatch, FileCodec } from './codec.js';
 import type {
@@ -263,6 +271,8 @@ export class Repository {
     const { id } = aggregate;
     const first = aggregate.storedVersion + 1;
     const last = first + pending.length - 1;
+    const after = await this.#predecessor(reg, aggregate);
+    const requires = after === undefined ? undefined : batchPath(reg.type, id, after);
     const timestamp = Math.max(this.#clock(), inner.lastTimestamp());
     const commit = inner.commitId();
     // Built field by field (no conditional spreads): this runs once per saved event.
@@ -282,10 +292,14 @@ export class Repository {
     // With the feed on, the batch is logged first (with its place in the feed in its
     // header), so that a crash between the two writes cannot leave a batch the feed misses.
     const encode = this.#codec.stageBatch(fields, stored, dataKey);
-    const bytes = log ? (await log.append({ path, ...fields, encode })).bytes : encode(undefined);
+    const bytes = log
+      ? (await log.append({ path, ...fields, ...(after === undefined ? {} : { after }), encode })).bytes
+      : encode(undefined);
     let records: EventRecord[];
     try {
-      await storage('create', path, () => this.fileSystem.create(path, bytes));
+      await storage('create', path, () =>
+        this.fileSystem.create(path, bytes, requires === undefined ? undefined : { requires }),
+      );
       records = stored.map((s, i) => {
         const r: Mutable<EventRecord> = {
           aggregateType: reg.type,
@@ -300,6 +314,7 @@ export class Repository {
         return r;
       });
     } catch (error) {
+      if (isEvsrcError(error, ErrorCode.MissingPredecessor)) throw lostPredecessor(reg.type, id, aggregate, error);
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
       const landed = await this.#ourEarlierAttempt(reg, id, path, first, last, commit, pending);
       if (!landed) {
@@ -319,6 +334,20 @@ export class Repository {
       await this.#writeSnapshot(reg, aggregate);
     }
     return records;
+  }
+
+  /**
+   * The first version of the batch this save must follow (`undefined` for an aggregate's first batch).
+   * @throws {ConcurrencyError} when the aggregate was loaded as of a version inside a
+   *   batch (time travel): the stream goes on past it, so nothing can follow it.
+   */
+  async #predecessor(reg: Registered, aggregate: Aggregate): Promise<number | undefined> {
+    const stored = aggregate.storedVersion;
+    if (stored === 0) return undefined;
+    const batch = aggregate[internal].storedBatch();
+    if (batch?.last === stored) return batch.first;
+    const latest = batch ? await this.#latestVersion(reg, aggregate.id, batch.first) : stored;
+    throw new ConcurrencyError(reg.type, aggregate.id, stored, Math.max(latest, stored + 1));
   }
 
   /** Marks `records` stored on the aggregate, tells its observers and caches it. */
@@ -420,22 +449,7 @@ export class Repository {
 
   async #load(reg: Registered, id: string, asOf: AsOf | undefined): Promise<Aggregate | undefined> {
     const bounds = loadBounds(asOf);
-    const aggregate = await this.#startingPoint(reg, id, bounds);
-    const inner = aggregate[internal];
-    if (aggregate.version < bounds.toVersion) {
-      // Straight from the decoded batch to applyOn: no EventRecord per event (replays are the hot path).
-      outer: for await (const batch of this.#batches(reg, id, aggregate.version)) {
-        const { events, path } = batch;
-        const first = batch.header.first;
-        for (let i = 0; i < events.length; i++) {
-          const stored = events[i] as StoredEvent;
-          const version = first + i;
-          if (version > bounds.toVersion || stored.timestamp > bounds.toTime) break outer;
-          const event = reg.events.create(stored.type, stored.payload, path, stored.version);
-          inner.replay(event, version, stored.timestamp);
-        }
-      }
-    }
+    const aggregate = await this.#loadFromStart(reg, id, bounds);
     if (aggregate.version === 0) return undefined;
     if (asOf?.version !== undefined && aggregate.version !== asOf.version) {
       const detail = `version ${asOf.version} does not exist; the latest is ${aggregate.version}`;
@@ -445,60 +459,123 @@ export class Repository {
     return aggregate;
   }
 
-  /** Where a load starts: the cached state (current loads only), else the newest usable snapshot, else nothing. */
-  async #startingPoint(reg: Registered, id: string, bounds: LoadBounds): Promise<Aggregate> {
-    if (!bounds.useSnapshots) return new reg.aggregate(id);
+  /**
+   * The aggregate built from its best starting point — the cached state (current loads
+   * only), else the newest snapshot within the bounds that ends a stored batch, else
+   * nothing — and the batches after it.
+   */
+  async #loadFromStart(reg: Registered, id: string, bounds: LoadBounds): Promise<Aggregate> {
+    if (!bounds.useSnapshots) return this.#replay(reg, id, new reg.aggregate(id), bounds);
     const cached = bounds.timeTravel ? undefined : this.#cache?.get(cacheKey(reg.type, id));
-    if (!cached) return this.#fromSnapshot(reg, id, bounds.toVersion, bounds.toTime);
-    const aggregate = new reg.aggregate(id);
-    aggregate.restoreSnapshot(structuredClone(cached.state));
-    aggregate[internal].restored(cached.version, cached.timestamp);
-    return aggregate;
-  }
-
-  /** A new aggregate restored from the newest usable snapshot within the bounds (version 0 if none). */
-  async #fromSnapshot(reg: Registered, id: string, toVersion: number, toTime: number): Promise<Aggregate> {
-    const folder = snapshotsFolder(reg.type, id);
-    const candidates: { path: string; version: number }[] = [];
-    for await (const path of storageList(this.fileSystem, folder)) {
-      const version = versionInName(path, '.snap');
-      if (version !== undefined && version <= toVersion && !path.slice(folder.length).includes('/')) {
-        candidates.push({ path, version });
-      }
+    if (cached) {
+      const aggregate = new reg.aggregate(id);
+      aggregate.restoreSnapshot(structuredClone(cached.state));
+      aggregate[internal].restored(cached.version, cached.timestamp);
+      aggregate[internal].setStoredBatch(cached.batch);
+      return this.#replay(reg, id, aggregate, bounds);
     }
-    for (const { path, version } of candidates.reverse()) {
+    for (const snapshot of await this.#snapshots(reg, id, bounds.toVersion)) {
+      const restored = await this.#restore(reg, id, snapshot, bounds.toTime);
+      if (!restored) continue;
       try {
-        const bytes = await storage('read', path, () => this.fileSystem.read(path));
-        if (bytes === undefined) continue;
-        const snapshot = await this.#codec.readSnapshot(path, bytes, { type: reg.type, id, version });
-        if (snapshot.header.timestamp > toTime) continue;
-        // A snapshot of another schema version is upcast when it can be, else ignored (rebuilt from events).
-        const schema = snapshot.header.schema ?? 1;
-        if (!reg.snapshotSchema.reaches(schema)) continue;
-        const aggregate = new reg.aggregate(id);
-        aggregate.restoreSnapshot(reg.snapshotSchema.upcast(snapshot.state, schema, path));
-        aggregate[internal].restored(version, snapshot.header.timestamp);
-        return aggregate;
+        return await this.#replay(reg, id, restored.aggregate, bounds, restored.anchor);
       } catch (error) {
-        // A forgotten aggregate's events are as unreadable as its snapshots: no fallback, no warning.
-        if (isEvsrcError(error, ErrorCode.Forgotten)) throw error;
-        // Snapshots are derived data: report a bad one and fall back to an older one, or to the events.
+        // A snapshot that does not end a stored batch is derived data gone wrong: report it, rebuild without it.
+        if (!(error instanceof MisalignedSnapshotError)) throw error;
         this.#onError(error, { operation: 'snapshot-read', aggregateType: reg.type, aggregateId: id });
       }
     }
-    return new reg.aggregate(id);
+    return this.#replay(reg, id, new reg.aggregate(id), bounds);
+  }
+
+  /** Applies the batches after the aggregate's version, within the bounds (straight from the decoded batch to applyOn). */
+  async #replay(
+    reg: Registered,
+    id: string,
+    aggregate: Aggregate,
+    bounds: LoadBounds,
+    anchor?: SnapshotAnchor,
+  ): Promise<Aggregate> {
+    const inner = aggregate[internal];
+    if (aggregate.version >= bounds.toVersion) return aggregate;
+    const batches = this.#batches(reg, id, aggregate.version, anchor, (batch) => inner.setStoredBatch(batch));
+    outer: for await (const batch of batches) {
+      const { events, path } = batch;
+      const { first, last } = batch.header;
+      inner.setStoredBatch({ first, last });
+      for (let i = 0; i < events.length; i++) {
+        const stored = events[i] as StoredEvent;
+        const version = first + i;
+        if (version > bounds.toVersion || stored.timestamp > bounds.toTime) break outer;
+        const event = reg.events.create(stored.type, stored.payload, path, stored.version);
+        inner.replay(event, version, stored.timestamp);
+      }
+    }
+    return aggregate;
+  }
+
+  /** The aggregate's snapshots up to `toVersion`, newest first. */
+  async #snapshots(reg: Registered, id: string, toVersion: number): Promise<{ path: string; version: number }[]> {
+    const folder = snapshotsFolder(reg.type, id);
+    const found: { path: string; version: number }[] = [];
+    for await (const path of storageList(this.fileSystem, folder)) {
+      const version = versionInName(path, '.snap');
+      if (version !== undefined && version <= toVersion && !path.slice(folder.length).includes('/')) {
+        found.push({ path, version });
+      }
+    }
+    return found.reverse();
+  }
+
+  /**
+   * A new aggregate restored from one snapshot, with what the batches must continue; or
+   * `undefined` when it cannot be used (newer than `toTime`, of an unreachable schema, or
+   * unreadable: reported).
+   */
+  async #restore(
+    reg: Registered,
+    id: string,
+    { path, version }: { path: string; version: number },
+    toTime: number,
+  ): Promise<{ aggregate: Aggregate; anchor: SnapshotAnchor } | undefined> {
+    try {
+      const bytes = await storage('read', path, () => this.fileSystem.read(path));
+      if (bytes === undefined) return undefined;
+      const snapshot = await this.#codec.readSnapshot(path, bytes, { type: reg.type, id, version });
+      const { header } = snapshot;
+      if (header.timestamp > toTime) return undefined;
+      // A snapshot of another schema version is upcast when it can be, else ignored (rebuilt from events).
+      const schema = header.schema ?? 1;
+      if (!reg.snapshotSchema.reaches(schema)) return undefined;
+      const aggregate = new reg.aggregate(id);
+      aggregate.restoreSnapshot(reg.snapshotSchema.upcast(snapshot.state, schema, path));
+      aggregate[internal].restored(version, header.timestamp);
+      if (header.batch !== undefined) aggregate[internal].setStoredBatch({ first: header.batch, last: version });
+      return {
+        aggregate,
+        anchor: header.batch === undefined ? { path, version } : { path, version, batch: header.batch },
+      };
+    } catch (error) {
+      // A forgotten aggregate's events are as unreadable as its snapshots: no fallback, no warning.
+      if (isEvsrcError(error, ErrorCode.Forgotten)) throw error;
+      // Snapshots are derived data: report a bad one and fall back to an older one, or to the events.
+      this.#onError(error, { operation: 'snapshot-read', aggregateType: reg.type, aggregateId: id });
+      return undefined;
+    }
   }
 
   async #writeSnapshot(reg: Registered, aggregate: Aggregate): Promise<void> {
     const path = snapshotPath(reg.type, aggregate.id, aggregate.storedVersion);
     try {
       const schema = reg.snapshotSchema.current;
+      const batch = aggregate[internal].storedBatch();
       const fields = {
         type: reg.type,
         id: aggregate.id,
         version: aggregate.storedVersion,
         timestamp: aggregate.timestamp,
         ...(schema !== 1 ? { schema } : {}),
+        ...(batch?.last === aggregate.storedVersion ? { batch: batch.first } : {}),
       };
       const dataKey = await this.#codec.writeKey(reg.type, aggregate.id);
       const bytes = this.#codec.encodeSnapshot(fields, aggregate.toSnapshot(), dataKey);
@@ -509,7 +586,13 @@ export class Repository {
     }
   }
 
-  #batches(reg: Registered, id: string, afterVersion: number): AsyncGenerator<DecodedBatch> {
+  #batches(
+    reg: Registered,
+    id: string,
+    afterVersion: number,
+    anchor?: SnapshotAnchor,
+    onAnchor?: (batch: StoredBatch) => void,
+  ): AsyncGenerator<DecodedBatch> {
     return readBatches({
       fs: this.fileSystem,
       codec: this.#codec,
@@ -517,6 +600,8 @@ export class Repository {
       id,
       afterVersion,
       concurrency: this.#concurrency,
+      ...(anchor ? { anchor } : {}),
+      ...(onAnchor ? { onAnchor } : {}),
     });
   }
 
@@ -536,9 +621,11 @@ export class Repository {
   #remember(reg: Registered, aggregate: Aggregate): void {
     if (!this.#cache || aggregate.version !== aggregate.storedVersion) return;
     const key = cacheKey(reg.type, aggregate.id);
+    const batch = aggregate[internal].storedBatch();
+    if (batch?.last !== aggregate.storedVersion) return;
     try {
       const state = structuredClone(aggregate.toSnapshot());
-      this.#cache.set(key, { version: aggregate.storedVersion, timestamp: aggregate.timestamp, state });
+      this.#cache.set(key, { version: aggregate.storedVersion, timestamp: aggregate.timestamp, state, batch });
     } catch (error) {
       this.#cache.delete(key);
       this.#onError(error, { operation: 'cache', aggregateType: reg.type, aggregateId: aggregate.id });
@@ -547,6 +634,16 @@ export class Repository {
 }
 
 const cacheKey = (type: string, id: string) => `${type}\0${id}`;
+
+/** The error of a save whose predecessor batch is gone: the store lost data behind the writer's back. */
+function lostPredecessor(type: string, id: string, aggregate: Aggregate, cause: unknown): StreamIntegrityError {
+  const batch = aggregate[internal].storedBatch() as StoredBatch;
+  const missing = (cause as MissingPredecessorError).requires;
+  return new StreamIntegrityError('lost', missing, batch.first, batch.last, undefined, {
+    cause,
+    detail: `${type} ${JSON.stringify(id)} was saved up to version ${batch.last} and this save follows it, but the store no longer holds that batch (a restart that lost recent writes, a deleted file); nothing was saved, the events stay pending — see "When the store loses data" in docs/guarantees.md`,
+  });
+}
 
 /** `T` with its `readonly` fields writable (for objects built field by field before they are handed out). */
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -1,5 +1,5 @@
 import { ConfigurationError, ErrorCode, isEvsrcError, StorageError, TimeoutError } from '../errors.js';
-import type { FileSystem, ListOptions } from '../fs/file-system.js';
+import type { CreateOptions, FileSystem, ListOptions } from '../fs/file-system.js';
 
 /** Runs a file system call, turning any non-evsrc failure into a {@link StorageError} naming the path. */
 export async function storage<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
@@ -90,8 +90,8 @@ export class BoundedFileSystem implements FileSystem {
     return withTimeout('read', path, this.timeoutMs, () => this.inner.read(path));
   }
 
-  create(path: string, data: Uint8Array): Promise<void> {
-    return withTimeout('create', path, this.timeoutMs, () => this.inner.create(path, data));
+  create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
+    return withTimeout('create', path, this.timeoutMs, () => this.inner.create(path, data, options));
   }
 
   replace(path: string, data: Uint8Array): Promise<void> {

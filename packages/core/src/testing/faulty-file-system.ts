@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageError } from '../errors.js';
-import type { FileSystem, ListOptions } from '../fs/file-system.js';
+import type { CreateOptions, FileSystem, ListOptions } from '../fs/file-system.js';
 import { seededRandom } from './seeded-random.js';
 
 /** The operations of the {@link FileSystem} port that faults can hit. */
@@ -188,9 +188,9 @@ export class FaultyFileSystem implements FileSystem {
     return this.#run('read', path, () => this.inner.read(path));
   }
 
-  create(path: string, data: Uint8Array): Promise<void> {
+  create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
     const copy = Uint8Array.from(data); // the caller may reuse its buffer while a delayed call waits (a copy even of a Buffer)
-    return this.#run('create', path, () => this.inner.create(path, copy));
+    return this.#run('create', path, () => this.inner.create(path, copy, options));
   }
 
   replace(path: string, data: Uint8Array): Promise<void> {

@@ -12,6 +12,7 @@ import type { RepositoryOptions } from '../repository/options.js';
 import { Repository } from '../repository/repository.js';
 import { collect } from './collect.js';
 import { FaultyFileSystem } from './faulty-file-system.js';
+import { feedLossTests } from './feed-loss-contract.js';
 import type { RepositoryContractOptions } from './repository-contract.js';
 import { TestAccount, testAccountType } from './sample-domain.js';
 
@@ -94,6 +95,8 @@ export function describeFeedContract(name: string, options: FeedContractOptions)
   });
 
   describe(`change feed contract: ${name}`, () => {
+    feedLossTests({ timeout, open, repo: (fs) => repo(fs) });
+
     it(
       'yields every saved batch once, in the order of the log, with its events; resumes after any checkpoint',
       async () => {

@@ -153,6 +153,35 @@ export function describeRepositoryContract(name: string, options: RepositoryCont
       expect((await r1.get(TestAccount, 'race')).balance).toBe(rounds);
     });
 
+    it('never saves past a hole: a batch deleted behind a live writer stops its next save (guarantee 6)', async () => {
+      const fs = await open();
+      const r = repo(fs);
+      const a = new TestAccount('hole');
+      a.open('Ann');
+      await r.save(a);
+      a.deposit(1);
+      a.deposit(2);
+      await r.save(a); // batch 2–3
+      // The store loses the last batch (a restart that dropped the last second, a deleted file).
+      await fs.delete(batchPath('test-account', 'hole', 2));
+      a.deposit(3);
+      const error = await r.save(a).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isEvsrcError(error, ErrorCode.StreamIntegrity), String(error)).toBe(true);
+      expect(error).toMatchObject({ kind: 'lost', path: batchPath('test-account', 'hole', 2) });
+      // Nothing was written past the hole, and the raised event is still pending.
+      expect(await names(fs, 'test-account/hole/events/')).toEqual([batchPath('test-account', 'hole', 1)]);
+      expect(a.pendingEvents).toHaveLength(1);
+      // A writer holding only the first version, whose batch is gone too, is stopped as well.
+      const b = await r.get(TestAccount, 'hole');
+      await fs.delete(batchPath('test-account', 'hole', 1));
+      b.deposit(4);
+      await expect(r.save(b)).rejects.toMatchObject({ code: ErrorCode.StreamIntegrity, kind: 'lost' });
+      expect(await names(fs, 'test-account/hole/events/')).toEqual([]);
+    });
+
     it('writes snapshots by policy and loads from the newest one', async () => {
       const fs = await open();
       const r = repo(fs, { aggregates: [testAccountType(3)] });
@@ -166,8 +195,9 @@ export function describeRepositoryContract(name: string, options: RepositoryCont
         snapshotPath('test-account', 'snap', 3),
         snapshotPath('test-account', 'snap', 6),
       ]);
-      // The events before the newest snapshot are not needed: remove them to prove it.
-      for (let v = 1; v <= 6; v++) await fs.delete(batchPath('test-account', 'snap', v));
+      // The events before the newest snapshot are not needed: remove them to prove it. The
+      // batch the snapshot ends (version 6) stays: a load checks that it exists and ends there.
+      for (let v = 1; v <= 5; v++) await fs.delete(batchPath('test-account', 'snap', v));
       const b = await r.get(TestAccount, 'snap');
       expect([b.owner, b.balance, b.version]).toEqual(['Cy', 28, 8]);
       // Without snapshots the load needs the deleted events, and says so.
