@@ -74,6 +74,29 @@ export function describeFileSystemContract(name: string, options: FileSystemCont
       expect(str(await fs.read('k'))).toBe('first');
     });
 
+    it('creates a file after its predecessor only while that one exists (requires)', async () => {
+      const fs = await open();
+      // Nested like evsrc's batches (same folder) and feed entries (the next chunk folder).
+      await fs.create('t/a/events/1', text('one'));
+      await fs.create('t/a/events/2', text('two'), { requires: 't/a/events/1' });
+      await fs.create('t/a/x/3', text('three'), { requires: 't/a/events/2' });
+      const err = await fs.create('t/a/events/5', text('five'), { requires: 't/a/events/4' }).catch((e: unknown) => e);
+      expect(isEvsrcError(err, ErrorCode.MissingPredecessor), String(err)).toBe(true);
+      expect(err).toMatchObject({ path: 't/a/events/5', requires: 't/a/events/4' });
+      expect(await fs.read('t/a/events/5')).toBeUndefined();
+      expect(await collect(fs.list('t/a/events/'))).toEqual(['t/a/events/1', 't/a/events/2']);
+      // Deleted behind the writer's back: the next create is refused, then allowed once it is back.
+      await fs.delete('t/a/events/2');
+      const again = await fs.create('t/a/events/3', text('3'), { requires: 't/a/events/2' }).catch((e: unknown) => e);
+      expect(isEvsrcError(again, ErrorCode.MissingPredecessor), String(again)).toBe(true);
+      await fs.create('t/a/events/2', text('two'));
+      await fs.create('t/a/events/3', text('3'), { requires: 't/a/events/2' });
+      // A taken name is still a FileExistsError when the predecessor exists.
+      const taken = await fs.create('t/a/events/3', text('x'), { requires: 't/a/events/2' }).catch((e: unknown) => e);
+      expect(isEvsrcError(taken, ErrorCode.FileExists), String(taken)).toBe(true);
+      expect(str(await fs.read('t/a/events/3'))).toBe('3');
+    });
+
     it('lets exactly one of 20 parallel creates of one name win, and keeps the winner’s bytes', async () => {
       const fs = await open();
       const clients = [fs];
