@@ -160,9 +160,18 @@ export abstract class Aggregate {
     return { ...this };
   }
 
-  /** Restores the state from a snapshot made by {@link toSnapshot}. Override together with it. */
+  /**
+   * Restores the state from a snapshot made by {@link toSnapshot}. Override together with
+   * it. The default takes the fields of an object and refuses anything else (a snapshot
+   * that throws here is reported and the state is rebuilt from the events).
+   */
   restoreSnapshot(state: unknown): void {
-    if (typeof state === 'object' && state !== null) copyFields(this, state);
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+      throw new TypeError(
+        `the snapshot state is ${state === null ? 'null' : Array.isArray(state) ? 'an array' : `a ${typeof state}`}, not an object of fields`,
+      );
+    }
+    copyFields(this, state);
   }
 
   /** @internal */

@@ -6,6 +6,7 @@ import {
   AggregateNotFoundError,
   ConcurrencyError,
   ConfigurationError,
+  CorruptFileError,
   ErrorCode,
   isEvsrcError,
   type MissingPredecessorError,
@@ -548,7 +549,13 @@ export class Repository {
       const schema = header.schema ?? 1;
       if (!reg.snapshotSchema.reaches(schema)) return undefined;
       const aggregate = new reg.aggregate(id);
-      aggregate.restoreSnapshot(reg.snapshotSchema.upcast(snapshot.state, schema, path));
+      const state = reg.snapshotSchema.upcast(snapshot.state, schema, path);
+      try {
+        aggregate.restoreSnapshot(state);
+      } catch (error) {
+        if (isEvsrcError(error)) throw error;
+        throw new CorruptFileError(path, `restoreSnapshot refused it: ${(error as Error)?.message ?? error}`, error);
+      }
       aggregate[internal].restored(version, header.timestamp);
       if (header.batch !== undefined) aggregate[internal].setStoredBatch({ first: header.batch, last: version });
       return {
