@@ -97,7 +97,8 @@ export class EventRegistry {
    * @param path the file it came from, named in errors.
    * @param version the payload's stored schema version (default 1): older ones are upcast.
    * @throws {UnknownEventTypeError} for a name not registered.
-   * @throws {CorruptFileError} when the payload is not an object (and the class has no `fromPayload`).
+   * @throws {CorruptFileError} when the payload is not an object or has a field named like a
+   * method or property of the class (and the class has no `fromPayload`).
    * @throws {UpcastError} when no upcaster chain leads from `version` to the class's version.
    */
   create(name: string, payload: unknown, path?: string, version = 1): ChangeEvent {
@@ -113,7 +114,7 @@ export class EventRegistry {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       throw new CorruptFileError(path ?? '(no file)', `payload of event "${name}" is not an object`);
     }
-    return reader.build(payload);
+    return reader.build(payload, path);
   }
 }
 
@@ -122,7 +123,7 @@ interface EventType {
   readonly name: string;
   readonly cls: ChangeEventClass;
   readonly version: number;
-  readonly build: (payload: object) => ChangeEvent;
+  readonly build: (payload: object, path?: string) => ChangeEvent;
   /** Upcasters from its older payload versions (none: an older version is refused). */
   chain: UpcasterChain<Record<string, unknown>>;
 }
