@@ -18,7 +18,10 @@ import type { Aggregate } from './aggregate.js';
  * Stored form: the payload is `toPayload()` (by default the event's own enumerable
  * fields); reading it back creates an instance of the registered class without calling
  * its constructor and copies the payload's fields onto it, unless the class defines a
- * static `fromPayload`.
+ * static `fromPayload`. The payload must be plain data (see `findPayloadProblem`), and,
+ * without `fromPayload`, an object none of whose fields is named like a method or
+ * property of the class (`applyOn`, `constructor`, `toString`, …): a save refuses
+ * anything else with an `InvalidPayloadError`.
  */
 export abstract class ChangeEvent<A extends Aggregate = Aggregate> {
   /** Moves `aggregate`'s state by this change. Must be deterministic and must not throw for stored events. */

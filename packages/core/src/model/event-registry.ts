@@ -1,7 +1,14 @@
 import { type EventUpcaster, eventVersion, UpcasterChain } from '../codec/upcasting.js';
-import { ConfigurationError, CorruptFileError, InvalidIdError, UnknownEventTypeError } from '../errors.js';
+import {
+  ConfigurationError,
+  CorruptFileError,
+  InvalidIdError,
+  InvalidPayloadError,
+  UnknownEventTypeError,
+} from '../errors.js';
 import type { ChangeEvent, ChangeEventClass } from './change-event.js';
-import { eventBuilder } from './change-event.js';
+import { eventBuilder, reservedNames } from './change-event.js';
+import { findPayloadProblem, type PayloadRules } from './payload-check.js';
 
 const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -52,6 +59,7 @@ export class EventRegistry {
         cls,
         version,
         build: eventBuilder(cls),
+        rules: { object: true, reserved: reservedNames(cls.prototype as object) },
         chain: new UpcasterChain(`event "${name}" of ${aggregateType}`, version, []),
       };
       this.#byName.set(name, type);
@@ -83,6 +91,24 @@ export class EventRegistry {
    */
   nameOf(event: ChangeEvent): string {
     return this.#typeOf(event).name;
+  }
+
+  /**
+   * The payload to store for an event: its `toPayload()`, checked to read back as saved
+   * (see `findPayloadProblem`; without a static `fromPayload`, an object none of whose
+   * fields is named like a method or property of the class).
+   * @param aggregateId the aggregate being saved (for messages).
+   * @throws {InvalidPayloadError} naming the event type and the field when it cannot be stored faithfully.
+   * @throws {UnknownEventTypeError} if the event's class is not registered.
+   */
+  payloadOf(event: ChangeEvent, aggregateId: string): unknown {
+    const type = this.#typeOf(event);
+    const payload = event.toPayload();
+    const problem = findPayloadProblem(payload, type.cls.fromPayload ? ANY : type.rules);
+    if (problem !== undefined) {
+      throw new InvalidPayloadError(this.aggregateType, aggregateId, type.name, problem.field, problem.reason);
+    }
+    return payload;
   }
 
   #typeOf(event: ChangeEvent): EventType {
@@ -118,12 +144,17 @@ export class EventRegistry {
   }
 }
 
+/** The rules of a payload read back by the class's own `fromPayload`: plain data only. */
+const ANY: PayloadRules = {};
+
 /** One registered event type. */
 interface EventType {
   readonly name: string;
   readonly cls: ChangeEventClass;
   readonly version: number;
   readonly build: (payload: object, path?: string) => ChangeEvent;
+  /** What its payloads must be when the class has no `fromPayload`. */
+  readonly rules: PayloadRules;
   /** Upcasters from its older payload versions (none: an older version is refused). */
   chain: UpcasterChain<Record<string, unknown>>;
 }

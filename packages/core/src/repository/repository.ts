@@ -261,7 +261,11 @@ export class Repository {
     const stored: StoredEvent[] = pending.map((p) => {
       const metadata = options.metadata || p.metadata ? { ...options.metadata, ...p.metadata } : undefined;
       const version = reg.events.versionOf(p.event);
-      const s: Mutable<StoredEvent> = { type: reg.events.nameOf(p.event), timestamp, payload: p.event.toPayload() };
+      const s: Mutable<StoredEvent> = {
+        type: reg.events.nameOf(p.event),
+        timestamp,
+        payload: reg.events.payloadOf(p.event, id),
+      };
       if (version !== 1) s.version = version;
       if (p.eventId !== undefined) s.eventId = p.eventId;
       if (metadata) s.metadata = metadata;
