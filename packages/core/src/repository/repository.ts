@@ -27,6 +27,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { type Aggregate, type AggregateClass, internal } from '../model/aggregate.js';
 import type { EventRecord, StoredEvent } from '../model/event-record.js';
 import { EventRegistry } from '../model/event-registry.js';
+import { snapshotStateOf } from '../model/payload-check.js';
 import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
 import { type AggregateRegistration, everyNEvents, type SnapshotPolicy } from './aggregate-type.js';
@@ -483,7 +484,7 @@ export class Repository {
         ...(schema !== 1 ? { schema } : {}),
       };
       const dataKey = await this.#codec.writeKey(reg.type, aggregate.id);
-      const bytes = this.#codec.encodeSnapshot(fields, aggregate.toSnapshot(), dataKey);
+      const bytes = this.#codec.encodeSnapshot(fields, snapshotStateOf(reg.type, aggregate), dataKey);
       await storage('create', path, () => this.fileSystem.create(path, bytes));
     } catch (error) {
       if (isEvsrcError(error, ErrorCode.FileExists)) return;
