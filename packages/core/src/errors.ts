@@ -59,6 +59,13 @@ export const ErrorCode = {
   Forgotten: 'EVSRC_FORGOTTEN',
   /** A stored event or snapshot has a schema version no registered upcaster chain leads from. */
   Upcast: 'EVSRC_UPCAST',
+  /**
+   * An event's payload (or a snapshot's state) holds something the formats cannot store
+   * faithfully: `NaN`, a bigint, a Date, a cycle, a key `__proto__`, a field named like a
+   * method of the event class, … The save fails and its events stay pending; a snapshot is
+   * skipped (reported to `onError`). See `docs/modelling.md`.
+   */
+  InvalidPayload: 'EVSRC_INVALID_PAYLOAD',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -373,6 +380,30 @@ export class UpcastError extends EvsrcError {
       ErrorCode.Upcast,
       `Cannot read ${what} version ${storedVersion} as version ${currentVersion}: ${why}${path ? ` (in ${path})` : ''}`,
     );
+  }
+}
+
+/**
+ * Thrown by a save when an event's payload cannot be stored faithfully: reading it back
+ * would not give what was saved (`NaN` would become `null`, a Date a string, a key
+ * `__proto__` another key, …) or would fail. Nothing is written and the events stay
+ * pending. Also reported to `onError` (operation `snapshot-write`, `eventType` undefined)
+ * when a snapshot's state cannot be stored; the snapshot is then skipped.
+ */
+export class InvalidPayloadError extends EvsrcError {
+  constructor(
+    readonly aggregateType: string,
+    readonly aggregateId: string,
+    /** The event's stored type name; `undefined` for a snapshot's state. */
+    readonly eventType: string | undefined,
+    /** Where in the payload, written as in JavaScript (`items[3].price`); `''` for the payload itself. */
+    readonly field: string,
+    /** What is wrong there, e.g. "is NaN, which JSON stores as null". */
+    readonly reason: string,
+  ) {
+    const what = eventType === undefined ? 'the snapshot state' : `the payload of event ${JSON.stringify(eventType)}`;
+    const where = field === '' ? what : `${what}: field ${field.length <= 200 ? field : `${field.slice(0, 200)}…`}`;
+    super(ErrorCode.InvalidPayload, `Cannot store ${aggregateType} ${preview(aggregateId)}, ${where} ${reason}`);
   }
 }
 

@@ -96,6 +96,12 @@ export {
 export { ChangeEvent, type ChangeEventClass } from './model/change-event.js';
 export type { EventMetadata, EventRecord, StoredEvent } from './model/event-record.js';
 export { EventRegistry } from './model/event-registry.js';
+export {
+  findPayloadProblem,
+  MAX_PAYLOAD_DEPTH,
+  type PayloadProblem,
+  type PayloadRules,
+} from './model/payload-check.js';
 export { json, jsonAggregateParser, jsonEventBatchParser } from './parsers/json.js';
 export { msgpack, msgpackAggregateParser, msgpackEventBatchParser } from './parsers/msgpack.js';
 export type { AggregateParser, EventBatchParser, Format } from './parsers/parser.js';

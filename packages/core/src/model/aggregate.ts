@@ -155,7 +155,10 @@ export abstract class Aggregate {
     return () => this.#observers.delete(observer);
   }
 
-  /** The state stored in a snapshot: by default the own enumerable fields. Override to convert. */
+  /**
+   * The state stored in a snapshot: by default the own enumerable fields. Override to
+   * convert: it must be plain data (see `findPayloadProblem`), else no snapshot is written.
+   */
   toSnapshot(): unknown {
     return { ...this };
   }

@@ -1,3 +1,4 @@
+import { CorruptFileError } from '../errors.js';
 import type { Aggregate } from './aggregate.js';
 
 /**
@@ -17,7 +18,10 @@ import type { Aggregate } from './aggregate.js';
  * Stored form: the payload is `toPayload()` (by default the event's own enumerable
  * fields); reading it back creates an instance of the registered class without calling
  * its constructor and copies the payload's fields onto it, unless the class defines a
- * static `fromPayload`.
+ * static `fromPayload`. The payload must be plain data (see `findPayloadProblem`), and,
+ * without `fromPayload`, an object none of whose fields is named like a method or
+ * property of the class (`applyOn`, `constructor`, `toString`, …): a save refuses
+ * anything else with an `InvalidPayloadError`.
  */
 export abstract class ChangeEvent<A extends Aggregate = Aggregate> {
   /** Moves `aggregate`'s state by this change. Must be deterministic and must not throw for stored events. */
@@ -42,6 +46,27 @@ export interface ChangeEventClass<E extends ChangeEvent = ChangeEvent> {
   new (...args: any[]): E;
   /** Optional: builds the event from its stored payload (default: copy fields onto a bare instance). */
   fromPayload?(payload: unknown): E;
+}
+
+/** Per prototype: every name on its chain. */
+const reservedKeys = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * The names a payload field of an event with this prototype may not have: every property
+ * name on the prototype chain (methods, accessors, `constructor`, `toString`,
+ * `__proto__`, …). A copied field of such a name would hide the method or property.
+ */
+export function reservedNames(proto: object): ReadonlySet<string> {
+  let names = reservedKeys.get(proto);
+  if (!names) {
+    const found = new Set<string>(['__proto__']);
+    for (let p: object | null = proto; p !== null; p = Object.getPrototypeOf(p)) {
+      for (const name of Object.getOwnPropertyNames(p)) found.add(name);
+    }
+    names = found;
+    reservedKeys.set(proto, names);
+  }
+  return names;
 }
 
 /** Per prototype: the keys that must not be assigned directly (an accessor or a read-only field on the chain). */
@@ -105,9 +130,9 @@ let compiling = true;
 function compileShape(
   bare: new () => object,
   keys: readonly string[],
-  guarded: ReadonlySet<string>,
+  reserved: ReadonlySet<string>,
 ): ShapeBuilder | null {
-  if (!compiling || keys.length > MAX_SHAPE_KEYS || keys.some((k) => guarded.has(k))) return null;
+  if (!compiling || keys.length > MAX_SHAPE_KEYS || keys.some((k) => reserved.has(k))) return null;
   const names = keys.map((_, i) => `k${i}`);
   const source = [
     '"use strict";',
@@ -134,25 +159,38 @@ function compileShape(
  * Returns a function that builds a bare instance of `cls` (its constructor is not called)
  * holding a payload's own enumerable fields: the same result as
  * `copyFields(Object.create(cls.prototype), payload, true)`, several times faster for the
- * few payload shapes a class sees (each is compiled once, on first sight). Payloads of a
- * shape that names a guarded key (an accessor, a read-only field or `__proto__`) take
- * {@link copyFields}.
+ * few payload shapes a class sees (each is compiled once, on first sight).
+ *
+ * A payload with a field named like anything on the class's prototype chain (see
+ * {@link reservedNames}: `applyOn`, `constructor`, an accessor, `__proto__`, …) is refused
+ * with a {@link CorruptFileError} naming the file (`path`) and the field: copied, the field
+ * would hide the method. Compiled shapes never hold such a name, so the check costs
+ * nothing on the fast path.
  */
-export function eventBuilder<E extends ChangeEvent>(cls: ChangeEventClass<E>): (payload: object) => E {
+export function eventBuilder<E extends ChangeEvent>(cls: ChangeEventClass<E>): (payload: object, path?: string) => E {
   const proto = cls.prototype as object;
+  const reserved = reservedNames(proto);
   // A constructor that runs no code, whose instances get the class's prototype.
   const bare = function Bare() {} as unknown as new () => object;
   bare.prototype = proto;
   const shapes = new Map<string, ShapeBuilder | null>();
   let last: ShapeBuilder | undefined;
-  return (payload) => {
+  return (payload, path) => {
     const fast = last?.(payload);
     if (fast !== undefined) return fast as E;
     const keys = Object.keys(payload);
+    for (const key of keys) {
+      if (reserved.has(key)) {
+        throw new CorruptFileError(
+          path ?? '(no file)',
+          `the payload of event ${JSON.stringify(cls.type)} has a field ${JSON.stringify(key)}, the name of a method or property of ${cls.name || 'its class'}, which it would hide (a class that stores such a field needs a static fromPayload)`,
+        );
+      }
+    }
     const signature = JSON.stringify(keys);
     let build = shapes.get(signature);
     if (build === undefined && shapes.size < MAX_SHAPES) {
-      build = compileShape(bare, keys, guardedOf(proto));
+      build = compileShape(bare, keys, reserved);
       shapes.set(signature, build);
     }
     const built = build?.(payload);

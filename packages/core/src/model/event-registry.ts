@@ -1,7 +1,14 @@
 import { type EventUpcaster, eventVersion, UpcasterChain } from '../codec/upcasting.js';
-import { ConfigurationError, CorruptFileError, InvalidIdError, UnknownEventTypeError } from '../errors.js';
+import {
+  ConfigurationError,
+  CorruptFileError,
+  InvalidIdError,
+  InvalidPayloadError,
+  UnknownEventTypeError,
+} from '../errors.js';
 import type { ChangeEvent, ChangeEventClass } from './change-event.js';
-import { eventBuilder } from './change-event.js';
+import { eventBuilder, reservedNames } from './change-event.js';
+import { findPayloadProblem, type PayloadRules } from './payload-check.js';
 
 const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -52,6 +59,7 @@ export class EventRegistry {
         cls,
         version,
         build: eventBuilder(cls),
+        rules: { object: true, reserved: reservedNames(cls.prototype as object) },
         chain: new UpcasterChain(`event "${name}" of ${aggregateType}`, version, []),
       };
       this.#byName.set(name, type);
@@ -85,6 +93,24 @@ export class EventRegistry {
     return this.#typeOf(event).name;
   }
 
+  /**
+   * The payload to store for an event: its `toPayload()`, checked to read back as saved
+   * (see `findPayloadProblem`; without a static `fromPayload`, an object none of whose
+   * fields is named like a method or property of the class).
+   * @param aggregateId the aggregate being saved (for messages).
+   * @throws {InvalidPayloadError} naming the event type and the field when it cannot be stored faithfully.
+   * @throws {UnknownEventTypeError} if the event's class is not registered.
+   */
+  payloadOf(event: ChangeEvent, aggregateId: string): unknown {
+    const type = this.#typeOf(event);
+    const payload = event.toPayload();
+    const problem = findPayloadProblem(payload, type.cls.fromPayload ? ANY : type.rules);
+    if (problem !== undefined) {
+      throw new InvalidPayloadError(this.aggregateType, aggregateId, type.name, problem.field, problem.reason);
+    }
+    return payload;
+  }
+
   #typeOf(event: ChangeEvent): EventType {
     const cls = event.constructor as ChangeEventClass;
     const type = this.#byClass.get(cls);
@@ -97,7 +123,8 @@ export class EventRegistry {
    * @param path the file it came from, named in errors.
    * @param version the payload's stored schema version (default 1): older ones are upcast.
    * @throws {UnknownEventTypeError} for a name not registered.
-   * @throws {CorruptFileError} when the payload is not an object (and the class has no `fromPayload`).
+   * @throws {CorruptFileError} when the payload is not an object or has a field named like a
+   * method or property of the class (and the class has no `fromPayload`).
    * @throws {UpcastError} when no upcaster chain leads from `version` to the class's version.
    */
   create(name: string, payload: unknown, path?: string, version = 1): ChangeEvent {
@@ -113,16 +140,21 @@ export class EventRegistry {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       throw new CorruptFileError(path ?? '(no file)', `payload of event "${name}" is not an object`);
     }
-    return reader.build(payload);
+    return reader.build(payload, path);
   }
 }
+
+/** The rules of a payload read back by the class's own `fromPayload`: plain data only. */
+const ANY: PayloadRules = {};
 
 /** One registered event type. */
 interface EventType {
   readonly name: string;
   readonly cls: ChangeEventClass;
   readonly version: number;
-  readonly build: (payload: object) => ChangeEvent;
+  readonly build: (payload: object, path?: string) => ChangeEvent;
+  /** What its payloads must be when the class has no `fromPayload`. */
+  readonly rules: PayloadRules;
   /** Upcasters from its older payload versions (none: an older version is refused). */
   chain: UpcasterChain<Record<string, unknown>>;
 }

@@ -19,7 +19,10 @@ export const jsonEventBatchParser: EventBatchParser = {
   decode: decodeJson,
 };
 
-/** Stores a snapshot state as JSON. Values JSON cannot hold (Map, Set, Date, bigint) need `toSnapshot` conversions. */
+/**
+ * Stores a snapshot state as JSON. Values JSON cannot hold (Map, Set, Date, bigint, NaN)
+ * need `toSnapshot` conversions: the repository refuses them (see `findPayloadProblem`).
+ */
 export const jsonAggregateParser: AggregateParser = {
   name: 'json',
   encode: encodeJson,

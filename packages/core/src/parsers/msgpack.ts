@@ -21,7 +21,10 @@ export const msgpackEventBatchParser: EventBatchParser = {
   decode,
 };
 
-/** Stores a snapshot state as MessagePack; keeps Date values (Maps come back as plain objects). */
+/**
+ * Stores a snapshot state as MessagePack. The repository stores only plain data (see
+ * `findPayloadProblem`): msgpackr would bring Maps back as plain objects and Sets as arrays.
+ */
 export const msgpackAggregateParser: AggregateParser = {
   name: 'msgpack',
   encode,

@@ -36,6 +36,7 @@ import {
 } from '../model/aggregate.js';
 import type { EventRecord, StoredEvent } from '../model/event-record.js';
 import { EventRegistry } from '../model/event-registry.js';
+import { snapshotStateOf } from '../model/payload-check.js';
 import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
 import { type AggregateRegistration, everyNEvents, type SnapshotPolicy } from './aggregate-type.js';
@@ -280,7 +281,11 @@ export class Repository {
     const stored: StoredEvent[] = pending.map((p) => {
       const metadata = options.metadata || p.metadata ? { ...options.metadata, ...p.metadata } : undefined;
       const version = reg.events.versionOf(p.event);
-      const s: Mutable<StoredEvent> = { type: reg.events.nameOf(p.event), timestamp, payload: p.event.toPayload() };
+      const s: Mutable<StoredEvent> = {
+        type: reg.events.nameOf(p.event),
+        timestamp,
+        payload: reg.events.payloadOf(p.event, id),
+      };
       if (version !== 1) s.version = version;
       if (p.eventId !== undefined) s.eventId = p.eventId;
       if (metadata) s.metadata = metadata;
@@ -585,7 +590,7 @@ export class Repository {
         ...(batch?.last === aggregate.storedVersion ? { batch: batch.first } : {}),
       };
       const dataKey = await this.#codec.writeKey(reg.type, aggregate.id);
-      const bytes = this.#codec.encodeSnapshot(fields, aggregate.toSnapshot(), dataKey);
+      const bytes = this.#codec.encodeSnapshot(fields, snapshotStateOf(reg.type, aggregate), dataKey);
       await storage('create', path, () => this.fileSystem.create(path, bytes));
     } catch (error) {
       if (isEvsrcError(error, ErrorCode.FileExists)) return;
