@@ -3,7 +3,7 @@ import { CorruptFileError, ErrorCode, isEvsrcError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { EventRecord } from '../model/event-record.js';
 import { storage } from '../repository/storage.js';
-import { decodeEntry, type LoggedBatch } from './entry.js';
+import { decodeEntry, type LoggedBatch, type LoggedBatchInfo } from './entry.js';
 import { type Checkpoint, entryPath, type FeedPosition, formatCheckpoint, parseCheckpoint } from './layout.js';
 import { FeedPoller } from './poller.js';
 import { findHead } from './writer.js';
@@ -52,6 +52,19 @@ export interface FeedCodec {
    * @throws {CorruptFileError} when the file is damaged.
    */
   checkpointIn(batch: LoggedBatch, bytes: Uint8Array): Checkpoint | undefined;
+  /**
+   * What a batch file's header says about it, checked against the batch's place (its
+   * type, id and first version): what a reader checks the logged bytes against before it
+   * creates the batch file from the log.
+   * @throws {CorruptFileError} when the bytes are damaged, {MisplacedFileError} when they belong elsewhere.
+   */
+  headerOf(batch: LoggedBatch, bytes: Uint8Array): LoggedBatchHeader;
+}
+
+/** What a batch file's header says about it (see {@link FeedCodec.headerOf}). */
+export interface LoggedBatchHeader extends Omit<LoggedBatchInfo, 'path'> {
+  /** The checkpoint the batch was logged at (`undefined`: written with the feed off). */
+  readonly feed?: Checkpoint | undefined;
 }
 
 /** Options of a {@link Feed}. */
@@ -183,8 +196,8 @@ export class Feed {
 
   /** The committed batch, or `undefined` when the logged batch lost its save. */
   async #resolveBatch(logged: LoggedBatch, position: number, index: number): Promise<FeedBatch | undefined> {
-    const stored = await this.#storedBytes(logged);
     const checkpoint = formatCheckpoint({ position, index });
+    const stored = await this.#storedBytes(logged, position, checkpoint);
     if (!sameBytes(stored, logged.bytes)) {
       // Another save won this version: its header names another checkpoint (checked, so
       // that a damaged file is reported rather than taken for a lost race).
@@ -213,7 +226,7 @@ export class Feed {
   }
 
   /** The bytes of the logged batch's file; creates it from the log when its writer never did. */
-  async #storedBytes(logged: LoggedBatch): Promise<Uint8Array> {
+  async #storedBytes(logged: LoggedBatch, position: number, checkpoint: Checkpoint): Promise<Uint8Array> {
     const { path } = logged;
     let waited = 0;
     for (let delay = 5; ; delay = Math.min(delay * 4, 200)) {
@@ -224,6 +237,7 @@ export class Feed {
       await sleep(step);
       waited += step;
     }
+    this.#checkLogged(logged, position, checkpoint);
     try {
       await storage('create', path, () => this.#fs.create(path, logged.bytes));
       return logged.bytes;
@@ -232,6 +246,37 @@ export class Feed {
       const bytes = await storage('read', path, () => this.#fs.read(path));
       if (bytes === undefined) throw new CorruptFileError(path, 'a batch file existed, then was gone when read');
       return bytes;
+    }
+  }
+
+  /**
+   * Before a roll-forward: the logged bytes must be the batch the entry describes — their
+   * header names the entry's type, id, first and last version, commit id and checkpoint —
+   * or a damaged or forged entry would write another aggregate's batch into this one's folder.
+   * @throws {CorruptFileError} naming the log entry; nothing is written.
+   */
+  #checkLogged(logged: LoggedBatch, position: number, checkpoint: Checkpoint): void {
+    const entry = entryPath(position);
+    const where = `the batch it logs for ${JSON.stringify(logged.path)} (checkpoint ${checkpoint})`;
+    let header: LoggedBatchHeader;
+    try {
+      header = this.#codec.headerOf(logged, logged.bytes);
+    } catch (error) {
+      if (!isEvsrcError(error, ErrorCode.CorruptFile) && !isEvsrcError(error, ErrorCode.MisplacedFile)) throw error;
+      throw new CorruptFileError(entry, `${where} is not that batch: ${error.message}`, error);
+    }
+    const wrong: string[] = [];
+    const differs = (what: string, found: unknown, expected: unknown) => {
+      if (found !== expected) wrong.push(`${what} ${JSON.stringify(found)} instead of ${JSON.stringify(expected)}`);
+    };
+    differs('type', header.type, logged.type);
+    differs('id', header.id, logged.id);
+    differs('first version', header.first, logged.first);
+    differs('last version', header.last, logged.last);
+    differs('commit', header.commit, logged.commit);
+    differs('checkpoint', header.feed ?? null, checkpoint);
+    if (wrong.length > 0) {
+      throw new CorruptFileError(entry, `${where} is not that batch: its header says ${wrong.join(', ')}`);
     }
   }
 }
