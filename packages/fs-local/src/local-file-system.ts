@@ -7,6 +7,7 @@ import {
   assertValidPath,
   assertValidPrefix,
   compareNames,
+  FEED_FOLDER,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
@@ -33,6 +34,12 @@ export interface LocalFileSystemOptions {
    */
   temporaryFileMaxAgeMs?: number;
 }
+
+/**
+ * Chunk folders of the change feed a {@link LocalFileSystem.watch} keeps watched: the one
+ * being written and the one before it (complete once the next exists).
+ */
+const WATCHED_CHUNKS = 2;
 
 /** The folder under the root that holds files being written; never listed, and reserved. */
 export const TEMPORARY_FOLDER = '.evsrc-tmp';
@@ -150,14 +157,18 @@ export class LocalFileSystem implements FileSystem {
    * network file systems may not report other hosts' writes). One non-recursive watch per
    * directory of the folder's tree; a folder that does not exist yet is not created, its
    * nearest existing parent is watched until it appears. The temporary files' folder is
-   * never reported. A prefix that does not end in `/` is watched as its folder. No
+   * never reported. A prefix that does not end in `/` is watched as its folder. Of the
+   * change feed's chunk folders (1,000 log positions each), only the two newest are
+   * watched: an older one is complete (positions are taken in order) and its
+   * watch is released, so a long-running watcher holds a bounded number of watches. No
    * `notify` is needed. See the package README, "Change feed notifications".
    */
   async watch(folder: string, listener: () => void): Promise<() => Promise<void>> {
     assertValidPrefix(folder);
     const dir = folder.slice(0, folder.lastIndexOf('/') + 1);
-    return watchFolder(dir === '' ? this.root : join(this.root, ...dir.slice(0, -1).split('/')), listener, {
+    return watchFolder(dir === '' ? this.root : this.#absolute(dir.slice(0, -1)), listener, {
       exclude: this.#tmp,
+      newest: { parent: this.#absolute(FEED_FOLDER.slice(0, -1)), keep: WATCHED_CHUNKS },
     });
   }
 
@@ -218,6 +229,10 @@ export class LocalFileSystem implements FileSystem {
         yield key;
       }
     }
+  }
+
+  #absolute(path: string): string {
+    return join(this.root, ...path.split('/'));
   }
 
   #resolve(path: string): string {
