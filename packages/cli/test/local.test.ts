@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { batchPath, Projection, Repository, snapshotPath, writeFile as writeEvsrcFile } from '@evsrc/core';
 import { LocalFileSystem } from '@evsrc/fs-local';
@@ -101,6 +101,42 @@ describe('evsrc on a local store', () => {
     expect(about(wrongSnapshot)[0]).toMatch(/disagrees with a replay/);
     expect(problems).toHaveLength(5);
     expect(result.stderr).toMatch(/: 5 problems/);
+  });
+
+  it('verify, copy and show refuse symbolic links inside a local store, naming each, rather than skip them', async () => {
+    const linked = await tempDir();
+    const outside = await tempDir();
+    const target = await tempDir();
+    try {
+      // A store whose aggregate type folder is a link to the seeded store's.
+      await symlink(join(dir, 'bank-account'), join(linked.dir, 'bank-account'), 'dir');
+      const verify = await evsrc(['verify', linked.dir]);
+      expect(verify.stdout).toMatch(/^bank-account: not an evsrc aggregate type folder: .*: it is a symbolic link/m);
+      expect(verify.stderr).toContain('verified 0 aggregates, 0 files: 1 problems');
+      expect(verify.code).toBe(1);
+      const copy = await evsrc(['copy', linked.dir, target.dir]);
+      expect(copy.stderr).toMatch(/bank-account.* is a symbolic link/);
+      expect(copy.code).toBe(3);
+      const show = await evsrc(['show', linked.dir, 'bank-account', 'acc-1']);
+      expect(show.stdout).toBe('');
+      expect(show.stderr).toContain('"bank-account" is a symbolic link');
+      expect(show.code).toBe(3);
+
+      // In the seeded store: an aggregate folder moved elsewhere and linked, and a batch file made a link.
+      await rename(join(dir, 'bank-account', 'acc-2'), join(outside.dir, 'acc-2'));
+      await symlink(join(outside.dir, 'acc-2'), join(dir, 'bank-account', 'acc-2'), 'dir');
+      const batch = batchPath('bank-account', 'acc-0', 2);
+      await rename(join(dir, ...batch.split('/')), join(outside.dir, 'batch'));
+      await symlink(join(outside.dir, 'batch'), join(dir, ...batch.split('/')));
+      const inside = await evsrc(['verify', dir]);
+      const problems = inside.stdout.trim().split('\n');
+      expect(problems).toHaveLength(2);
+      expect(problems.find((p) => p.startsWith('bank-account/acc-2: '))).toMatch(/symbolic link/);
+      expect(problems.find((p) => p.startsWith(`${batch}: `))).toMatch(/symbolic link/);
+      expect(inside.code).toBe(1);
+    } finally {
+      for (const d of [linked, outside, target]) await d.remove();
+    }
   });
 
   it('copy refuses to overwrite different data, and a second run copies nothing twice', async () => {

@@ -35,6 +35,7 @@ export {
   type FeedOptions,
   type FeedReadOptions,
   type FeedWatchOptions,
+  type LoggedBatchHeader,
 } from './feed/feed.js';
 export {
   type Checkpoint,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -8,9 +8,11 @@ import {
   assertValidPrefix,
   type CreateOptions,
   compareNames,
+  FEED_FOLDER,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
+  isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
   StorageError,
@@ -36,10 +38,22 @@ export interface LocalFileSystemOptions {
   temporaryFileMaxAgeMs?: number;
 }
 
+/**
+ * Chunk folders of the change feed a {@link LocalFileSystem.watch} keeps watched: the one
+ * being written and the one before it (complete once the next exists).
+ */
+const WATCHED_CHUNKS = 2;
+
 /** The folder under the root that holds files being written; never listed, and reserved. */
 export const TEMPORARY_FOLDER = '.evsrc-tmp';
 
 const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '_');
+
+/**
+ * Folders a process remembers as checked (real folders, no symbolic link on the way from
+ * the root) for reads and listings; forgotten all at once past this many.
+ */
+const CHECKED_FOLDERS = 10_000;
 
 /**
  * A {@link FileSystem} on a local disk folder.
@@ -51,6 +65,12 @@ const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '_');
  * - Temporary files live in `{root}/.evsrc-tmp/`, are never listed, and leftovers of
  *   crashed writers are removed on the first write of a later process (only when their
  *   process is gone, or when they are older than `temporaryFileMaxAgeMs`).
+ * - Symbolic links inside the root are never followed, nor skipped: `list` yields a link
+ *   as a name (whatever it points to, nothing below it), and `read`, `create`, `replace`,
+ *   `delete` and `list` refuse a name that is a link or lies under one, with a
+ *   {@link StorageError} naming the link (its `cause` has code `ELOOP`). The root itself
+ *   may be a link. Writes check the whole way from the root each time; reads and listings
+ *   check each folder the first time the process uses it.
  */
 export class LocalFileSystem implements FileSystem {
   /** The absolute root folder. */
@@ -65,6 +85,10 @@ export class LocalFileSystem implements FileSystem {
   readonly #tmp: string;
   readonly #maxAge: number;
   #prepared: Promise<void> | undefined;
+  /** The root with every symbolic link resolved (looked up once it exists). */
+  #realRoot: Promise<string> | undefined;
+  /** Folders (`a/b`) checked to be real folders under the root, for reads and listings. */
+  readonly #checked = new Set<string>();
 
   constructor(options: LocalFileSystemOptions | string) {
     const o = typeof options === 'string' ? { root: options } : options;
@@ -76,10 +100,14 @@ export class LocalFileSystem implements FileSystem {
 
   async read(path: string): Promise<Uint8Array | undefined> {
     const full = this.#resolve(path);
+    const folder = folderOf(path);
+    // Once the folder is known sound (as it is for every batch after a load's listing), no extra call.
+    if (!this.#isChecked(folder) && (await this.#checkFolder('read', path, folder)) === 'missing') return undefined;
     try {
       return await readWholeFile(full);
     } catch (error) {
       if (isCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR')) return undefined;
+      if (isCode(error, 'ELOOP')) throw linkError('read', path, path);
       throw new StorageError('read', path, error);
     }
   }
@@ -101,15 +129,19 @@ export class LocalFileSystem implements FileSystem {
       throw new MissingPredecessorError(path, requires as string);
     }
     try {
-      await this.#makeFolder(path, dirname(full));
+      await this.#writableFolder('create', path);
     } catch (error) {
       await unlink(tmp).catch(() => undefined);
-      throw new StorageError('create', path, error);
+      throw asStorageError('create', path, error);
     }
     try {
       await link(tmp, full);
     } catch (error) {
-      if (isCode(error, 'EEXIST')) throw new FileExistsError(path);
+      if (isCode(error, 'EEXIST')) {
+        // link() never follows the new name: a link there (even a dangling one) takes the name.
+        if (await isLink(full)) throw linkError('create', path, path);
+        throw new FileExistsError(path);
+      }
       if (isCode(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV')) {
         throw new StorageError(
           'create',
@@ -139,11 +171,13 @@ export class LocalFileSystem implements FileSystem {
     const full = this.#resolve(path);
     const tmp = await this.#writeTemporary(path, data);
     try {
-      await this.#makeFolder(path, dirname(full));
+      await this.#writableFolder('replace', path);
+      // rename() would replace a link itself, not follow it: refused all the same, as by every operation.
+      if (await isLink(full)) throw linkError('replace', path, path);
       await rename(tmp, full);
     } catch (error) {
       await unlink(tmp).catch(() => undefined);
-      throw new StorageError('replace', path, error);
+      throw asStorageError('replace', path, error);
     }
     await this.#syncFolder(path, dirname(full));
   }
@@ -151,10 +185,12 @@ export class LocalFileSystem implements FileSystem {
   async delete(path: string): Promise<void> {
     const full = this.#resolve(path);
     try {
+      if ((await this.#checkFolder('delete', path, folderOf(path), { fresh: true })) === 'missing') return;
+      if (await isLink(full)) throw linkError('delete', path, path);
       await unlink(full);
     } catch (error) {
       if (isCode(error, 'ENOENT', 'ENOTDIR')) return;
-      throw new StorageError('delete', path, error);
+      throw asStorageError('delete', path, error);
     }
     await this.#syncFolder(path, dirname(full));
   }
@@ -164,6 +200,8 @@ export class LocalFileSystem implements FileSystem {
     const slash = prefix.lastIndexOf('/');
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
+    const folder = prefix.slice(0, Math.max(slash, 0));
+    if (!this.#isChecked(folder) && (await this.#checkFolder('list', prefix, folder)) === 'missing') return;
     for await (const name of this.#walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1), options.startAfter)) {
       yield name;
       if (--remaining <= 0) return;
@@ -176,14 +214,18 @@ export class LocalFileSystem implements FileSystem {
    * network file systems may not report other hosts' writes). One non-recursive watch per
    * directory of the folder's tree; a folder that does not exist yet is not created, its
    * nearest existing parent is watched until it appears. The temporary files' folder is
-   * never reported. A prefix that does not end in `/` is watched as its folder. No
+   * never reported. A prefix that does not end in `/` is watched as its folder. Of the
+   * change feed's chunk folders (1,000 log positions each), only the two newest are
+   * watched: an older one is complete (positions are taken in order) and its
+   * watch is released, so a long-running watcher holds a bounded number of watches. No
    * `notify` is needed. See the package README, "Change feed notifications".
    */
   async watch(folder: string, listener: () => void): Promise<() => Promise<void>> {
     assertValidPrefix(folder);
     const dir = folder.slice(0, folder.lastIndexOf('/') + 1);
-    return watchFolder(dir === '' ? this.root : join(this.root, ...dir.slice(0, -1).split('/')), listener, {
+    return watchFolder(dir === '' ? this.root : this.#absolute(dir.slice(0, -1)), listener, {
       exclude: this.#tmp,
+      newest: { parent: this.#absolute(FEED_FOLDER.slice(0, -1)), keep: WATCHED_CHUNKS },
     });
   }
 
@@ -195,10 +237,11 @@ export class LocalFileSystem implements FileSystem {
   async cleanupTemporaryFiles(): Promise<number> {
     let names: string[];
     try {
+      if (await isLink(this.#tmp)) throw linkError('cleanup', TEMPORARY_FOLDER, TEMPORARY_FOLDER);
       names = await readdir(this.#tmp);
     } catch (error) {
       if (isCode(error, 'ENOENT')) return 0;
-      throw new StorageError('cleanup', TEMPORARY_FOLDER, error);
+      throw asStorageError('cleanup', TEMPORARY_FOLDER, error);
     }
     let removed = 0;
     for (const name of names) {
@@ -230,9 +273,11 @@ export class LocalFileSystem implements FileSystem {
       throw new StorageError('list', folder || '(root)', error);
     }
     // Sort folders as "name/" so that "a/..." comes after "a-b" and before "a0", as in UTF-8 byte order.
+    // A symbolic link is a name like a file (never followed: nothing is listed below it), so
+    // that it is seen, and refused, rather than silently left out.
     const items = entries
       .filter((e) => e.name.startsWith(namePrefix) && !(folder === '' && e.name === TEMPORARY_FOLDER))
-      .filter((e) => e.isDirectory() || e.isFile())
+      .filter((e) => e.isDirectory() || e.isFile() || e.isSymbolicLink())
       .map((e) => ({ key: folder + e.name + (e.isDirectory() ? '/' : ''), isFolder: e.isDirectory() }))
       .sort((a, b) => compareNames(a.key, b.key));
     for (const { key, isFolder } of items) {
@@ -246,6 +291,10 @@ export class LocalFileSystem implements FileSystem {
     }
   }
 
+  #absolute(path: string): string {
+    return join(this.root, ...path.split('/'));
+  }
+
   #resolve(path: string): string {
     assertValidPath(path);
     if (path === TEMPORARY_FOLDER || path.startsWith(`${TEMPORARY_FOLDER}/`)) {
@@ -254,15 +303,96 @@ export class LocalFileSystem implements FileSystem {
     return join(this.root, ...path.split('/'));
   }
 
+  /**
+   * Checks that `folder` (`a/b`, `''` for the root) is a real folder under the root, with
+   * no symbolic link on the way from it (the root itself may be one): `'missing'` when it,
+   * or a folder on the way, does not exist (or is a file). Reads and listings remember
+   * folders found sound; `fresh` (writes) looks every time. One `realpath` when the folder
+   * exists, as it mostly does; one `lstat` per folder on the way otherwise.
+   * @throws {StorageError} naming the first symbolic link on the way.
+   */
+  async #checkFolder(
+    operation: string,
+    path: string,
+    folder: string,
+    { fresh = false }: { fresh?: boolean } = {},
+  ): Promise<'sound' | 'missing'> {
+    if (folder === '' || (!fresh && this.#checked.has(folder))) return 'sound';
+    const absolute = this.#absolute(folder);
+    try {
+      const real = await realpath(absolute);
+      if (real === join(await this.#resolvedRoot(), ...folder.split('/'))) return this.#remember(folder);
+    } catch (error) {
+      if (!isCode(error, 'ENOENT', 'ENOTDIR', 'ELOOP')) throw new StorageError(operation, path, error);
+    }
+    // Missing, or resolved elsewhere: find the link on the way, if any (past the folders
+    // already found sound, for reads and listings).
+    let steps = folder.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+    if (!fresh) steps = steps.slice(steps.findLastIndex((step) => this.#checked.has(step)) + 1);
+    const kinds = await Promise.all(
+      steps.map((step) =>
+        lstat(this.#absolute(step)).then(
+          (s) => (s.isSymbolicLink() ? 'link' : s.isDirectory() ? 'folder' : 'file'),
+          (error: unknown) => (isCode(error, 'ENOENT', 'ENOTDIR') ? 'missing' : error),
+        ),
+      ),
+    );
+    // The first step that is not a real folder decides (a loop further down is the link's doing).
+    for (const [i, kind] of kinds.entries()) {
+      if (kind === 'folder') continue;
+      if (kind === 'link') throw linkError(operation, path, steps[i] as string);
+      if (kind === 'missing' || kind === 'file') return 'missing';
+      throw new StorageError(operation, path, kind);
+    }
+    // Every folder on the way is real: the root itself moved since it was resolved.
+    this.#realRoot = undefined;
+    return this.#remember(folder);
+  }
+
+  /** Whether reads and listings may skip checking `folder` (done before, or the root). */
+  #isChecked(folder: string): boolean {
+    return folder === '' || this.#checked.has(folder);
+  }
+
+  #remember(folder: string): 'sound' {
+    if (this.#checked.size >= CHECKED_FOLDERS) this.#checked.clear();
+    this.#checked.add(folder);
+    return 'sound';
+  }
+
+  /** The root with its symbolic links resolved (it exists: something under it was found). */
+  #resolvedRoot(): Promise<string> {
+    this.#realRoot ??= realpath(this.root).catch((error: unknown) => {
+      this.#realRoot = undefined;
+      throw error;
+    });
+    return this.#realRoot;
+  }
+
+  /** Before a write of `path`: its folder is checked (each time) and created when missing. */
+  async #writableFolder(operation: string, path: string): Promise<void> {
+    const folder = folderOf(path);
+    if (folder === '') return; // the root exists: the temporary file was written under it
+    if ((await this.#checkFolder(operation, path, folder, { fresh: true })) === 'missing') {
+      await this.#makeFolder(path, this.#absolute(folder));
+      this.#remember(folder);
+    }
+  }
+
   async #writeTemporary(path: string, data: Uint8Array): Promise<string> {
-    this.#prepared ??= mkdir(this.#tmp, { recursive: true }).then(() =>
-      this.cleanupTemporaryFiles().then(() => undefined),
+    this.#prepared ??= mkdir(this.#tmp, { recursive: true }).then(
+      () => this.cleanupTemporaryFiles().then(() => undefined),
+      async (error: unknown) => {
+        // A link there that leads nowhere (or to a file): say so rather than EEXIST.
+        if (await isLink(this.#tmp)) throw linkError('write', TEMPORARY_FOLDER, TEMPORARY_FOLDER);
+        throw error;
+      },
     );
     try {
       await this.#prepared;
     } catch (error) {
       this.#prepared = undefined;
-      throw new StorageError('write', path, error);
+      throw isEvsrcError(error) ? error : new StorageError('write', path, error);
     }
     const tmp = join(this.#tmp, `${HOST}.${process.pid}.${randomUUID()}.tmp`);
     try {
@@ -302,6 +432,37 @@ export class LocalFileSystem implements FileSystem {
       throw new StorageError('sync', path, error);
     }
   }
+}
+
+/** `a/b` for `a/b/c`; `''` for a name at the root. */
+function folderOf(path: string): string {
+  return path.slice(0, Math.max(path.lastIndexOf('/'), 0));
+}
+
+/** Whether `path` is a symbolic link (false when missing). */
+async function isLink(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSymbolicLink();
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return false;
+    throw error;
+  }
+}
+
+/** The refusal of a symbolic link: `link` is the name (the file itself, or a folder on its way) that is one. */
+function linkError(operation: string, path: string, link: string): StorageError {
+  const which = link === path ? 'it' : JSON.stringify(link);
+  const cause = Object.assign(
+    new Error(
+      `${which} is a symbolic link; evsrc does not follow symbolic links inside a store (only its root may be one): replace the link with what it points to`,
+    ),
+    { code: 'ELOOP', link },
+  );
+  return new StorageError(operation, path, cause);
+}
+
+function asStorageError(operation: string, path: string, error: unknown): Error {
+  return isEvsrcError(error) ? (error as Error) : new StorageError(operation, path, error);
 }
 
 function codeOf(error: unknown): string | undefined {

@@ -1,4 +1,4 @@
-import { close, fstat, open, read } from 'node:fs';
+import { close, constants, fstat, open, read } from 'node:fs';
 
 /** Files up to this size (less one byte) are read with a single `read`. */
 const SMALL_FILE = 64 * 1024;
@@ -7,8 +7,13 @@ const spare: Buffer[] = [];
 const MAX_SPARE = 16;
 const ignore = () => undefined;
 
+/** Read-only, and never through a symbolic link as the last component (`ELOOP` instead; not on Windows). */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+
 const openForReading = (path: string) =>
-  new Promise<number>((resolve, reject) => open(path, 'r', (error, fd) => (error ? reject(error) : resolve(fd))));
+  new Promise<number>((resolve, reject) =>
+    open(path, READ_FLAGS, (error, fd) => (error ? reject(error) : resolve(fd))),
+  );
 
 const readAt = (fd: number, buffer: Buffer, offset: number, position: number) =>
   new Promise<number>((resolve, reject) =>
@@ -44,7 +49,7 @@ async function readRest(fd: number, head: Buffer): Promise<Buffer> {
  * reads in chunks, was slower still). A read of a regular file that returns fewer bytes than
  * asked has reached the end of the file; a file that fills the buffer is read on, on the
  * same descriptor, from where it stopped. Errors are those of `open`, `read` and `fstat`
- * (`EISDIR` for a folder).
+ * (`EISDIR` for a folder, `ELOOP` for a symbolic link: it is not followed).
  */
 export async function readWholeFile(path: string): Promise<Buffer> {
   const fd = await openForReading(path);

@@ -22,6 +22,13 @@ import { basename, dirname, join, sep } from 'node:path';
 export interface WatchFolderOptions {
   /** An absolute directory whose changes are never reported, nor looked into (the temporary files' folder). */
   readonly exclude?: string;
+  /**
+   * An absolute directory of which only the `keep` newest subdirectories (by name, in
+   * code unit order) are watched, for a folder of ever more subdirectories whose older
+   * ones are done — the feed's chunk folders. The directory itself stays watched, so a
+   * new subdirectory is still heard at once; an older one is unwatched as it is passed.
+   */
+  readonly newest?: { readonly parent: string; readonly keep: number };
 }
 
 /**
@@ -116,12 +123,17 @@ class DirectoryTree {
     if (this.#watchers.size > 0) this.#call();
   }
 
-  /** Watches `dir` and every directory below it; false when `dir` is not a directory (any more). */
+  /**
+   * Watches `dir` and every directory below it; false when `dir` is not a directory (any
+   * more), or is an older subdirectory of {@link WatchFolderOptions.newest}'s parent.
+   */
   async #add(dir: string): Promise<boolean> {
     if (this.#closed || this.#watchers.has(dir) || dir === this.#options.exclude) return this.#watchers.has(dir);
+    if (!this.#isNewest(dir)) return false;
     const watcher = this.#open(dir, (name) => this.#changed(dir, name));
     if (!watcher) return false;
     this.#watchers.set(dir, watcher);
+    this.#dropOlder(dir);
     let entries: string[];
     try {
       entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -129,8 +141,32 @@ class DirectoryTree {
       this.#remove(dir);
       return false;
     }
+    if (dir === this.#options.newest?.parent) entries = entries.sort().slice(-this.#options.newest.keep);
     await Promise.all(entries.map((name) => this.#add(join(dir, name))));
     return true;
+  }
+
+  /** The watched subdirectories of the `newest` option's parent, oldest first. */
+  #newestWatched(): string[] {
+    const parent = this.#options.newest?.parent;
+    if (parent === undefined) return [];
+    return [...this.#watchers.keys()].filter((path) => dirname(path) === parent && path !== parent).sort();
+  }
+
+  /** Whether `dir` may be watched: anything but a subdirectory of `newest`'s parent older than those watched. */
+  #isNewest(dir: string): boolean {
+    const newest = this.#options.newest;
+    if (newest === undefined || dirname(dir) !== newest.parent || dir === newest.parent) return true;
+    const watched = this.#newestWatched();
+    return watched.length < newest.keep || dir > (watched[0] as string);
+  }
+
+  /** After `dir` was taken in: unwatch the subdirectories of `newest`'s parent past the `keep` newest. */
+  #dropOlder(dir: string): void {
+    const newest = this.#options.newest;
+    if (newest === undefined || dirname(dir) !== newest.parent) return;
+    const watched = this.#newestWatched();
+    for (const old of watched.slice(0, Math.max(0, watched.length - newest.keep))) this.#remove(old);
   }
 
   /** An event in the watched directory `dir`, about its entry `name` (or itself). */
@@ -167,7 +203,10 @@ class DirectoryTree {
   /** Watches the subdirectories of `dir` not watched yet; whether there were any. */
   async #addChildren(dir: string): Promise<boolean> {
     const names = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    const fresh = names.filter((e) => e.isDirectory() && !this.#watchers.has(join(dir, e.name)));
+    let fresh = names.filter((e) => e.isDirectory() && !this.#watchers.has(join(dir, e.name)));
+    if (dir === this.#options.newest?.parent) {
+      fresh = fresh.sort((a, b) => (a.name < b.name ? -1 : 1)).slice(-this.#options.newest.keep);
+    }
     const added = await Promise.all(fresh.map((e) => this.#add(join(dir, e.name))));
     return added.some(Boolean);
   }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,21 @@ async function until(condition: () => boolean, ms = 5000, what = 'condition'): P
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/** The inotify watches this process holds (Linux: one `inotify wd:` line per watch in the fdinfo of inotify descriptors). */
+function inotifyWatches(): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fdinfo')) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue; // closed meanwhile
+    }
+    count += info.split('\n').filter((line) => line.startsWith('inotify wd:')).length;
+  }
+  return count;
 }
 
 /** Counts a watcher's calls; `settled()` waits until none came for a while, then resets. */
@@ -127,6 +143,48 @@ describe('LocalFileSystem.watch', () => {
     await until(() => feed.state.calls > 0, 5000, 'an entry after the folder came back');
     expect(all.state.calls).toBeGreaterThan(0); // the root watch hears everything under the root
   });
+
+  it.runIf(process.platform === 'linux')(
+    "holds a bounded number of watches as the feed grows: only the newest chunk folders' are kept",
+    { timeout: 60_000 },
+    async () => {
+      const root = await newRoot();
+      const fs = new LocalFileSystem({ root, durable: false });
+      await fs.create(entry(1), bytes('1'));
+      const before = inotifyWatches();
+      const seen = counter();
+      const unwatch = await fs.watch(FEED_FOLDER, seen.listener);
+      stops.push(unwatch);
+      expect(inotifyWatches() - before).toBe(2); // the feed folder and its one chunk folder
+
+      // 5,000 positions written quickly (five new chunk folders), then 25 more chunk folders.
+      const positions = [
+        ...Array.from({ length: 4999 }, (_, i) => i + 2),
+        ...Array.from({ length: 25 }, (_, i) => (i + 6) * 1000),
+      ];
+      for (let i = 0; i < positions.length; i += 32) {
+        await Promise.all(positions.slice(i, i + 32).map((p) => fs.create(entry(p), bytes(String(p)))));
+      }
+      await seen.quiet(300);
+      // The feed folder and the two newest chunk folders, not one watch per 1,000 positions.
+      expect(inotifyWatches() - before).toBe(3);
+
+      // Still hears a write in the newest chunk and a new chunk at once.
+      await fs.create(entry(30_001), bytes('x'));
+      await until(() => seen.state.calls > 0, 5000, 'an entry in the newest chunk');
+      await seen.quiet();
+      await fs.create(entry(31_000), bytes('y'));
+      await until(() => seen.state.calls > 0, 5000, 'the first entry of a new chunk');
+      await seen.quiet();
+      await fs.create(entry(31_001), bytes('z'));
+      await until(() => seen.state.calls > 0, 5000, 'an entry in the chunk taken in since');
+      await seen.quiet();
+      expect(inotifyWatches() - before).toBe(3);
+
+      await unwatch();
+      expect(inotifyWatches()).toBe(before);
+    },
+  );
 
   it('watches a folder whose root does not exist yet, without creating anything', { timeout: 30_000 }, async () => {
     const parent = await newRoot();

@@ -111,15 +111,35 @@ async function findAggregates(fs: FileSystem, report: (p: Problem) => void): Pro
   const found: Found[] = [];
   for await (const type of listAggregateTypes(fs)) {
     if (type.name === undefined) {
-      report({ path: type.folder, message: 'not an evsrc aggregate type folder (bad encoding)' });
+      report({ path: type.folder, message: await notAFolder(fs, type.folder, 'aggregate type') });
       continue;
     }
     for await (const id of listAggregateIds(fs, type.folder)) {
-      if (id.name === undefined) report({ path: id.folder, message: 'not an evsrc aggregate folder (bad encoding)' });
+      if (id.name === undefined) report({ path: id.folder, message: await notAFolder(fs, id.folder, 'aggregate') });
       else found.push({ type: type.name, id: id.name, folder: id.folder });
     }
   }
   return found;
+}
+
+/** Why a name listed where an evsrc folder should be is not one. */
+async function notAFolder(fs: FileSystem, path: string, what: string): Promise<string> {
+  if (path.endsWith('/')) return `not an evsrc ${what} folder (bad encoding)`;
+  const why = await refusal(fs, path);
+  return why === undefined ? `not an evsrc ${what} folder but a file` : `not an evsrc ${what} folder: ${why}`;
+}
+
+/**
+ * Why the store refuses to read a file evsrc did not expect there, if it does (on local
+ * disk, a symbolic link, which evsrc does not follow).
+ */
+async function refusal(fs: FileSystem, path: string): Promise<string | undefined> {
+  try {
+    await fs.read(path);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 /** Checks one aggregate; returns how many files it read. */
@@ -137,7 +157,10 @@ async function verifyAggregate(
     const rest = name.slice(folder.length);
     if (BATCH.test(rest)) batches.push(name);
     else if (SNAPSHOT.test(rest)) snapshots.push(name);
-    else if (rest !== DATA_KEY) report({ path: name, message: 'unexpected file: not a batch or snapshot name' });
+    else if (rest !== DATA_KEY) {
+      const why = (await refusal(fs, name)) ?? 'not a batch or snapshot name';
+      report({ path: name, message: `unexpected file: ${why}` });
+    }
   }
   const { ends, sound } = await checkBatches(fs, reader, type, id, batches, options.concurrency ?? 8, report);
   // A replay through broken (or undecryptable) batches would only repeat their problems.

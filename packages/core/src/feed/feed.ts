@@ -4,7 +4,7 @@ import { batchPath } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { EventRecord } from '../model/event-record.js';
 import { storage } from '../repository/storage.js';
-import { type LoggedBatch, readEntry } from './entry.js';
+import { type LoggedBatch, type LoggedBatchInfo, readEntry } from './entry.js';
 import { type Checkpoint, entryPath, type FeedPosition, formatCheckpoint, parseCheckpoint } from './layout.js';
 import { FeedPoller } from './poller.js';
 import { findHead } from './writer.js';
@@ -53,6 +53,19 @@ export interface FeedCodec {
    * @throws {CorruptFileError} when the file is damaged.
    */
   checkpointIn(batch: LoggedBatch, bytes: Uint8Array): Checkpoint | undefined;
+  /**
+   * What a batch file's header says about it, checked against the batch's place (its
+   * type, id and first version): what a reader checks the logged bytes against before it
+   * creates the batch file from the log.
+   * @throws {CorruptFileError} when the bytes are damaged, {MisplacedFileError} when they belong elsewhere.
+   */
+  headerOf(batch: LoggedBatch, bytes: Uint8Array): LoggedBatchHeader;
+}
+
+/** What a batch file's header says about it (see {@link FeedCodec.headerOf}). */
+export interface LoggedBatchHeader extends Omit<LoggedBatchInfo, 'path'> {
+  /** The checkpoint the batch was logged at (`undefined`: written with the feed off). */
+  readonly feed?: Checkpoint | undefined;
 }
 
 /** Options of a {@link Feed}. */
@@ -223,11 +236,11 @@ export class Feed {
 
   /** The committed batch, or `undefined` when the logged batch lost its save (or can never be completed). */
   async #resolveBatch(logged: LoggedBatch, at: FeedPosition): Promise<FeedBatch | undefined> {
-    const stored = await this.#storedBytes(logged);
-    if (stored === undefined) return undefined;
     // Batch files name their place without the entry id.
     const place = formatCheckpoint({ position: at.position, index: at.index });
     const checkpoint = formatCheckpoint(at);
+    const stored = await this.#storedBytes(logged, at.position, place);
+    if (stored === undefined) return undefined;
     if (!sameBytes(stored, logged.bytes)) {
       // Another save won this version: its header names another checkpoint (checked, so
       // that a damaged file is reported rather than taken for a lost race).
@@ -254,10 +267,11 @@ export class Feed {
 
   /**
    * The bytes of the logged batch's file; creates it from the log when its writer never
-   * did. `undefined` when it can never be created: the batch it follows is gone (the store
-   * lost data; its writer was told so and nothing past the hole is written).
+   * did (after checking the logged bytes are that batch). `undefined` when it can never be
+   * created: the batch it follows is gone (the store lost data; its writer was told so and
+   * nothing past the hole is written).
    */
-  async #storedBytes(logged: LoggedBatch): Promise<Uint8Array | undefined> {
+  async #storedBytes(logged: LoggedBatch, position: number, checkpoint: Checkpoint): Promise<Uint8Array | undefined> {
     const { path } = logged;
     let waited = 0;
     for (let delay = 5; ; delay = Math.min(delay * 4, 200)) {
@@ -268,6 +282,7 @@ export class Feed {
       await sleep(step);
       waited += step;
     }
+    this.#checkLogged(logged, position, checkpoint);
     const after =
       logged.after === undefined ? undefined : { requires: batchPath(logged.type, logged.id, logged.after) };
     try {
@@ -279,6 +294,37 @@ export class Feed {
       const bytes = await storage('read', path, () => this.#fs.read(path));
       if (bytes === undefined) throw new CorruptFileError(path, 'a batch file existed, then was gone when read');
       return bytes;
+    }
+  }
+
+  /**
+   * Before a roll-forward: the logged bytes must be the batch the entry describes — their
+   * header names the entry's type, id, first and last version, commit id and checkpoint —
+   * or a damaged or forged entry would write another aggregate's batch into this one's folder.
+   * @throws {CorruptFileError} naming the log entry; nothing is written.
+   */
+  #checkLogged(logged: LoggedBatch, position: number, checkpoint: Checkpoint): void {
+    const entry = entryPath(position);
+    const where = `the batch it logs for ${JSON.stringify(logged.path)} (checkpoint ${checkpoint})`;
+    let header: LoggedBatchHeader;
+    try {
+      header = this.#codec.headerOf(logged, logged.bytes);
+    } catch (error) {
+      if (!isEvsrcError(error, ErrorCode.CorruptFile) && !isEvsrcError(error, ErrorCode.MisplacedFile)) throw error;
+      throw new CorruptFileError(entry, `${where} is not that batch: ${error.message}`, error);
+    }
+    const wrong: string[] = [];
+    const differs = (what: string, found: unknown, expected: unknown) => {
+      if (found !== expected) wrong.push(`${what} ${JSON.stringify(found)} instead of ${JSON.stringify(expected)}`);
+    };
+    differs('type', header.type, logged.type);
+    differs('id', header.id, logged.id);
+    differs('first version', header.first, logged.first);
+    differs('last version', header.last, logged.last);
+    differs('commit', header.commit, logged.commit);
+    differs('checkpoint', header.feed ?? null, checkpoint);
+    if (wrong.length > 0) {
+      throw new CorruptFileError(entry, `${where} is not that batch: its header says ${wrong.join(', ')}`);
     }
   }
 }

@@ -18,9 +18,13 @@ export interface FoundName {
 
 /**
  * Yields the distinct first segments under `prefix`, in order, with one short listing per
- * segment (it skips past each folder instead of listing every file in it).
+ * segment (it skips past each folder instead of listing every file in it); a file directly
+ * under the prefix is yielded as `{ file }`.
  */
-async function* folders(fs: FileSystem, prefix: string): AsyncGenerator<{ segment: string; folder: string }> {
+async function* folders(
+  fs: FileSystem,
+  prefix: string,
+): AsyncGenerator<{ segment: string; folder: string } | { file: string }> {
   let startAfter: string | undefined;
   for (;;) {
     let found: string | undefined;
@@ -31,7 +35,8 @@ async function* folders(fs: FileSystem, prefix: string): AsyncGenerator<{ segmen
     const rest = found.slice(prefix.length);
     const slash = rest.indexOf('/');
     if (slash < 0) {
-      startAfter = found; // a file directly under the prefix: not a folder, step over it
+      yield { file: found }; // a file where a folder should be (on local disk, maybe a symbolic link)
+      startAfter = found;
       continue;
     }
     const segment = rest.slice(0, slash);
@@ -43,22 +48,31 @@ async function* folders(fs: FileSystem, prefix: string): AsyncGenerator<{ segmen
 
 /**
  * Lists the aggregate types stored, in order. Names that are not evsrc-encoded folders
- * are yielded with `name` undefined so that tools can report them.
+ * are yielded with `name` undefined so that tools can report them: folders (their `folder`
+ * ends with `/`) and files where a folder should be (it does not; on local disk, this is
+ * also how a symbolic link shows, which evsrc does not follow).
  */
 export async function* listAggregateTypes(
   fs: FileSystem,
 ): AsyncGenerator<FoundName | { name: undefined; folder: string }> {
-  for await (const { segment, folder } of folders(fs, '')) {
-    if (folder === RESERVED_FOLDER) continue; // the feed, projections: evsrc's own, not an aggregate type
-    yield { name: decodeSegment(segment), folder } as FoundName;
+  for await (const found of folders(fs, '')) {
+    if ('file' in found) yield { name: undefined, folder: found.file };
+    else if (found.folder !== RESERVED_FOLDER)
+      yield { name: decodeSegment(found.segment), folder: found.folder } as FoundName;
+    // else: the feed, projections: evsrc's own, not an aggregate type
   }
 }
 
-/** Lists the ids of one aggregate type folder (as given by {@link listAggregateTypes}), in order. */
+/**
+ * Lists the ids of one aggregate type folder (as given by {@link listAggregateTypes}), in
+ * order; names that are not evsrc-encoded folders as there.
+ */
 export async function* listAggregateIds(
   fs: FileSystem,
   typeFolder: string,
 ): AsyncGenerator<FoundName | { name: undefined; folder: string }> {
-  for await (const { segment, folder } of folders(fs, typeFolder))
-    yield { name: decodeSegment(segment), folder } as FoundName;
+  for await (const found of folders(fs, typeFolder)) {
+    if ('file' in found) yield { name: undefined, folder: found.file };
+    else yield { name: decodeSegment(found.segment), folder: found.folder } as FoundName;
+  }
 }

@@ -133,6 +133,7 @@ export class Repository {
           return this.#records(reg, batch.id, decoded);
         },
         checkpointIn: (batch: LoggedBatch, bytes) => this.#codec.batchHeader(batch.path, bytes, batch).feed,
+        headerOf: (batch: LoggedBatch, bytes) => this.#codec.batchHeader(batch.path, bytes, batch),
       },
       this.#feedReading,
     );

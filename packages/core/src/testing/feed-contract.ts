@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isEvsrcError } from '../errors.js';
+import { decodeEntry, encodeEntry, type LoggedBatch } from '../feed/entry.js';
 import type { Feed, FeedBatch } from '../feed/feed.js';
 import { entryPath, FEED_FOLDER, FEED_MARKER, FEED_START, parseCheckpoint } from '../feed/layout.js';
 import { FeedPoller } from '../feed/poller.js';
 import { Projection } from '../feed/projection.js';
+import { batchPath } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
+import { InMemoryFileSystem } from '../fs/in-memory.js';
 import { Aggregate } from '../model/aggregate.js';
 import { ChangeEvent } from '../model/change-event.js';
 import { aggregateType } from '../repository/aggregate-type.js';
@@ -212,6 +215,49 @@ export function describeFeedContract(name: string, options: FeedContractOptions)
         await writer.save(account);
         expect(account.storedVersion).toBe(2);
         expect(keys(await collect(other1.feed.read()))).toEqual(keys(all));
+      },
+      timeout,
+    );
+
+    it(
+      'roll-forward writes only the batch its log entry describes: logged bytes of another aggregate, version, commit or checkpoint are refused, naming the entry',
+      async () => {
+        // A valid batch (checksums hold) of "other", logged at 1:0, made in a scratch store.
+        const scratch = new InMemoryFileSystem();
+        const o = new TestAccount('other');
+        o.open('Olga');
+        await repo(scratch).save(o);
+        const made = decodeEntry(entryPath(1), (await scratch.read(entryPath(1))) as Uint8Array, 1)[0] as LoggedBatch;
+        const xPath = batchPath('test-account', 'x', 1);
+        const forgeries: { what: string; batch: LoggedBatch; position: number }[] = [
+          // The entry says x's first batch; the bytes are other's. Rolled forward, x could never load again.
+          { what: 'another aggregate', batch: { ...made, id: 'x', path: xPath }, position: 1 },
+          { what: 'another last version', batch: { ...made, last: 2 }, position: 1 },
+          { what: 'another commit', batch: { ...made, commit: 'forged' }, position: 1 },
+          // The bytes name checkpoint 1:0, the entry is at 2:0: rolled forward, the batch would count twice.
+          { what: 'another checkpoint', batch: made, position: 2 },
+        ];
+        for (const { what, batch, position } of forgeries) {
+          const fs = await open();
+          const r = repo(fs);
+          if (position === 2) {
+            const first = new TestAccount('first');
+            first.open('Fred');
+            await r.save(first);
+          }
+          await fs.create(entryPath(position), encodeEntry(position, [batch]));
+          const error = await collect(r.feed.read()).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error, what).toMatchObject({ code: ErrorCode.CorruptFile, path: entryPath(position) });
+          expect((error as Error).message, what).toContain(batch.path);
+          // Nothing was written: the aggregate is as it was (none), and loads.
+          expect(await fs.read(batch.path), what).toBeUndefined();
+          await expect(r.get(TestAccount, batch.id), what).rejects.toMatchObject({
+            code: ErrorCode.AggregateNotFound,
+          });
+        }
       },
       timeout,
     );
