@@ -27,7 +27,14 @@ export {
 } from './codec/upcasting.js';
 export { readUrlParams, type UrlParamKind, type UrlParams } from './config/url-params.js';
 export * from './errors.js';
-export { decodeEntry, encodeEntry, type LoggedBatch, type LoggedBatchInfo } from './feed/entry.js';
+export {
+  decodeEntry,
+  decodeEntryLinks,
+  type EntryLinks,
+  encodeEntry,
+  type LoggedBatch,
+  type LoggedBatchInfo,
+} from './feed/entry.js';
 export {
   Feed,
   type FeedBatch,

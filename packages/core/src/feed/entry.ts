@@ -142,3 +142,37 @@ export function decodeEntry(path: string, bytes: Uint8Array, position: number): 
   if (at !== body.byteLength) throw new CorruptFileError(path, 'feed entry body is longer than its header says');
   return out;
 }
+
+/** How a log entry links to the one before it (header fields absent in entries written before they existed). */
+export interface EntryLinks {
+  /** The entry's own id: 16 lowercase hex characters, random per entry. */
+  readonly id?: string;
+  /** The `id` of the entry at position − 1 when this one was written (absent at position 1). */
+  readonly prev?: string;
+}
+
+const ENTRY_ID = /^[0-9a-f]{16}$/;
+
+/**
+ * Reads the `id` and `prev` fields of a log entry's header, checked as {@link decodeEntry}
+ * checks the header (the body is not read). A reader that has seen the entry at P and then
+ * finds at P + 1 a `prev` other than that entry's `id` knows that position P was lost and
+ * taken again.
+ * @throws {CorruptFileError} naming the path for a malformed header or a malformed `id`/`prev`.
+ * @throws {UnsupportedFormatError} for a newer entry format.
+ */
+export function decodeEntryLinks(path: string, bytes: Uint8Array, position: number): EntryLinks {
+  const end = bytes.indexOf(0x0a);
+  if (end < 0) throw new CorruptFileError(path, 'no header line (not a feed entry, or truncated)');
+  const header = readHeader(path, bytes.subarray(0, end), position);
+  const links: { id?: string; prev?: string } = {};
+  for (const field of ['id', 'prev'] as const) {
+    const value = header[field];
+    if (value === undefined) continue;
+    if (!isStr(value) || !ENTRY_ID.test(value)) {
+      throw new CorruptFileError(path, `malformed "${field}" in feed entry header (expected 16 lowercase hex digits)`);
+    }
+    links[field] = value;
+  }
+  return links;
+}
