@@ -17,7 +17,7 @@ import { hasCommand, missing, type ServerControl, startRedis } from '@evsrc/test
 import { describe, expect, it } from 'vitest';
 import { auditStore } from './support/audit.js';
 import { digestOf, Ledger, ledgerType } from './support/domain.mjs';
-import { feedProblems, type LogContents, readFeed, readLog } from './support/feed-audit.js';
+import { feedProblems, type LogContents, placeOf, readFeed, readLog } from './support/feed-audit.js';
 import { envInt, seeded, sleep } from './support/random.js';
 
 /**
@@ -339,7 +339,7 @@ async function storeProblems(run: Run): Promise<{ problems: string[]; log: LogCo
 function followerProblems(follower: Follower, log: LogContents, feed: readonly FeedBatch[]): string[] {
   const problems: string[] = [];
   const logged = new Map(log.logged.map((l) => [l.checkpoint, l.commit]));
-  const stale = follower.seen.filter((s) => logged.get(s.checkpoint) !== s.commit);
+  const stale = follower.seen.filter((s) => logged.get(placeOf(s.checkpoint)) !== s.commit);
   const { failure } = follower;
   const firstStale = stale.length > 0 ? follower.seen.indexOf(stale[0] as Seen) : follower.seen.length;
   const agreed = follower.seen.slice(0, firstStale);
