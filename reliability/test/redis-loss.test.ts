@@ -338,8 +338,15 @@ async function storeProblems(run: Run): Promise<{ problems: string[]; log: LogCo
 /** 3: a follower that read a lost position must have failed with a typed error; otherwise it agrees with the feed. */
 function followerProblems(follower: Follower, log: LogContents, feed: readonly FeedBatch[]): string[] {
   const problems: string[] = [];
+  // A batch read at a place whose entry is no longer the one read there: another commit is
+  // logged there now, or the same one logged again (a checkpoint that names the entry's id
+  // then differs).
   const logged = new Map(log.logged.map((l) => [l.checkpoint, l.commit]));
-  const stale = follower.seen.filter((s) => logged.get(placeOf(s.checkpoint)) !== s.commit);
+  const now = new Map(feed.map((b) => [placeOf(b.checkpoint), b.checkpoint]));
+  const stale = follower.seen.filter((s) => {
+    const place = placeOf(s.checkpoint);
+    return logged.get(place) !== s.commit || (now.get(place) ?? s.checkpoint) !== s.checkpoint;
+  });
   const { failure } = follower;
   const firstStale = stale.length > 0 ? follower.seen.indexOf(stale[0] as Seen) : follower.seen.length;
   const agreed = follower.seen.slice(0, firstStale);
