@@ -17,7 +17,7 @@ import { hasCommand, missing, type ServerControl, startRedis } from '@evsrc/test
 import { describe, expect, it } from 'vitest';
 import { auditStore } from './support/audit.js';
 import { digestOf, Ledger, ledgerType } from './support/domain.mjs';
-import { feedProblems, type LogContents, placeOf, readFeed, readLog } from './support/feed-audit.js';
+import { feedProblems, type LogContents, readFeed, readLog } from './support/feed-audit.js';
 import { envInt, seeded, sleep } from './support/random.js';
 
 /**
@@ -67,9 +67,16 @@ class Writer {
   /** Anything else that stopped the writer. */
   readonly unexpected: string[] = [];
   storageFailures = 0;
+  /**
+   * Once armed ({@link parkAfterNextRefusal}), the version just before the first save refused
+   * after that: the writer saves up to it again, then stops there (`parked`).
+   */
+  parkAt: number | undefined;
+  parked = false;
   readonly done: Promise<void>;
   #stop = false;
   #abandon = false;
+  #armed = false;
 
   constructor(
     readonly repository: Repository,
@@ -86,6 +93,15 @@ class Writer {
     return this.done;
   }
 
+  /**
+   * After its next refused save (versions V + 1… refused, the store having lost some of
+   * 1..V), the writer reloads, saves until its aggregate is at version V again, and stops:
+   * the refused save's log entry names V as the batch it follows, and V now exists again.
+   */
+  parkAfterNextRefusal(): void {
+    this.#armed = true;
+  }
+
   /** Stops now, even in the middle of retrying a save (when the test ends early). */
   abandon(): void {
     this.#stop = true;
@@ -93,30 +109,44 @@ class Writer {
   }
 
   async #run(): Promise<void> {
-    let ledger = new Ledger(this.id);
-    for (let n = 0; !this.#stop; n++) {
-      const tag = `${this.id}-${n}`;
-      ledger.record(tag);
-      for (;;) {
-        try {
-          await this.repository.save(ledger);
-          this.acked.push(tag);
-          break;
-        } catch (error) {
-          if (isEvsrcError(error, ErrorCode.Storage)) {
-            // The server is down or the call timed out: retry the same save (same commit id).
-            if (this.#abandon) return;
-            this.storageFailures++;
-            await sleep(50);
-            continue;
-          }
-          if (!isEvsrcError(error, ErrorCode.StreamIntegrity)) throw error;
-          // The store lost versions this writer had saved: reload and go on from what is there.
-          ledger = await this.#reload(String(error));
-          break;
-        }
-      }
+    let ledger: Ledger | undefined = new Ledger(this.id);
+    for (let n = 0; ledger && !this.#stop && !this.parked; n++) {
+      ledger = await this.#save(ledger, `${this.id}-${n}`);
+      if (ledger && this.parkAt !== undefined && ledger.storedVersion >= this.parkAt) this.parked = true;
       await sleep(5);
+    }
+  }
+
+  /** Saves one more event; the ledger to go on with (reloaded after a refusal), `undefined` when abandoned. */
+  async #save(ledger: Ledger, tag: string): Promise<Ledger | undefined> {
+    ledger.record(tag);
+    const error = await this.#saveThroughOutages(ledger);
+    if (error === undefined) {
+      this.acked.push(tag);
+      return ledger;
+    }
+    if (error === null) return undefined;
+    // Only a refusal to save past lost versions is expected: reload and go on from what is stored.
+    if (!isEvsrcError(error, ErrorCode.StreamIntegrity)) throw error;
+    if (this.#armed && this.parkAt === undefined) this.parkAt = ledger.storedVersion;
+    return this.#reload(String(error));
+  }
+
+  /**
+   * Saves, retrying the same save (same commit id) while the server is down or calls time
+   * out. Resolves `undefined` once saved, the error of any other failure, `null` when abandoned.
+   */
+  async #saveThroughOutages(ledger: Ledger): Promise<unknown> {
+    for (;;) {
+      try {
+        await this.repository.save(ledger);
+        return undefined;
+      } catch (error) {
+        if (!isEvsrcError(error, ErrorCode.Storage)) return error;
+        if (this.#abandon) return null;
+        this.storageFailures++;
+        await sleep(50);
+      }
     }
   }
 
@@ -290,6 +320,30 @@ function verify(url: string): Promise<{ code: number; out: string }> {
   });
 }
 
+/** The writer's ledger loads, with and without snapshots, and holds exactly what the writer believes stored. */
+async function loadProblems(loader: Repository, w: Writer): Promise<string[]> {
+  const problems: string[] = [];
+  for (const snapshots of [true, false]) {
+    const how = `${w.id} (snapshots ${snapshots ? 'on' : 'off'})`;
+    try {
+      const ledger = await loader.get(Ledger, w.id, { snapshots });
+      if (ledger.count === w.acked.length && ledger.digest === digestOf(w.acked)) continue;
+      problems.push(
+        `${how} loads ${ledger.count} events (version ${ledger.version}); its writer believes ${w.acked.length} stored`,
+      );
+      if (w.parked && ledger.version === (w.parkAt ?? 0) + 1) {
+        problems.push(
+          `${how}: the save refused with EVSRC_STREAM_INTEGRITY at version ${ledger.version} was completed later ` +
+            `from the log (a roll-forward onto version ${w.parkAt}, which had been lost and written again)`,
+        );
+      }
+    } catch (error) {
+      problems.push(`${how} cannot be loaded: ${explain(error)}`);
+    }
+  }
+  return problems;
+}
+
 /** 1 and 2: every aggregate loads and holds what its writer believes stored; verify finds nothing; the feed is the store. */
 async function storeProblems(run: Run): Promise<{ problems: string[]; log: LogContents; feed: FeedBatch[] }> {
   const problems = run.writers.flatMap((w) => w.unexpected);
@@ -303,21 +357,7 @@ async function storeProblems(run: Run): Promise<{ problems: string[]; log: LogCo
     ),
   );
   const loader = new Repository({ fileSystem: run.checker, aggregates: [ledgerType(SNAPSHOT_EVERY)] });
-  for (const w of run.writers) {
-    for (const snapshots of [true, false]) {
-      const how = `${w.id} (snapshots ${snapshots ? 'on' : 'off'})`;
-      try {
-        const ledger = await loader.get(Ledger, w.id, { snapshots });
-        if (ledger.count !== w.acked.length || ledger.digest !== digestOf(w.acked)) {
-          problems.push(
-            `${how} loads ${ledger.count} events (version ${ledger.version}); its writer believes ${w.acked.length} stored`,
-          );
-        }
-      } catch (error) {
-        problems.push(`${how} cannot be loaded: ${explain(error)}`);
-      }
-    }
-  }
+  for (const w of run.writers) problems.push(...(await loadProblems(loader, w)));
   const checked = await verify(run.url);
   if (checked.code !== 0) {
     const lines = checked.out.trim().split('\n');
@@ -336,22 +376,24 @@ async function storeProblems(run: Run): Promise<{ problems: string[]; log: LogCo
 }
 
 /** 3: a follower that read a lost position must have failed with a typed error; otherwise it agrees with the feed. */
-function followerProblems(follower: Follower, log: LogContents, feed: readonly FeedBatch[]): string[] {
+function followerProblems(follower: Follower, feed: readonly FeedBatch[]): string[] {
   const problems: string[] = [];
-  // A batch read at a place whose entry is no longer the one read there: another commit is
-  // logged there now, or the same one logged again (a checkpoint that names the entry's id
-  // then differs).
-  const logged = new Map(log.logged.map((l) => [l.checkpoint, l.commit]));
-  const now = new Map(feed.map((b) => [placeOf(b.checkpoint), b.checkpoint]));
-  const stale = follower.seen.filter((s) => {
-    const place = placeOf(s.checkpoint);
-    return logged.get(place) !== s.commit || (now.get(place) ?? s.checkpoint) !== s.checkpoint;
-  });
+  // What the follower read and the final feed does not hold at that checkpoint came from a
+  // log entry that was lost (the position now holds another entry, or the same save logged
+  // again: a checkpoint that names the entry's id then differs).
+  const final = new Set(feed.map((b) => `${b.checkpoint} ${b.commit}`));
+  const stale = follower.seen.filter((s) => !final.has(`${s.checkpoint} ${s.commit}`));
   const { failure } = follower;
   const firstStale = stale.length > 0 ? follower.seen.indexOf(stale[0] as Seen) : follower.seen.length;
   const agreed = follower.seen.slice(0, firstStale);
-  if (!agreed.every((s, i) => feed[i]?.checkpoint === s.checkpoint && feed[i]?.commit === s.commit)) {
-    problems.push('before any lost position, the follower did not read what the final feed holds');
+  const differs = agreed.findIndex((s, i) => feed[i]?.checkpoint !== s.checkpoint || feed[i]?.commit !== s.commit);
+  if (differs >= 0) {
+    const read = agreed[differs] as Seen;
+    const there = feed[differs];
+    problems.push(
+      `before any lost position, the follower did not read what the final feed holds: its batch ${differs} is ` +
+        `${read.checkpoint} ${read.id} v${read.first}, the feed's ${there ? describeBatch(there) : '(none)'}`,
+    );
   }
   if (stale.length === 0) {
     problems.push('the follower never read a lost log position: the attack did not reach it, nothing was shown');
@@ -365,8 +407,9 @@ function followerProblems(follower: Follower, log: LogContents, feed: readonly F
   const lastStale = stale.at(-1) as Seen;
   const readAfter = follower.seen.filter((s) => s.position > lastStale.position).length;
   problems.push(
-    `the follower read ${stale.length} batches at log positions ${stale[0]?.position}..${lastStale.position} that ` +
-      `were lost and taken again, then ${failure === undefined ? 'read on silently' : `stopped with ${explain(failure)}`}: ` +
+    `the follower read ${stale.length} batches (log positions ${stale[0]?.position}..${lastStale.position}) that the ` +
+      'final feed does not hold at their checkpoints (their entries were lost, or the positions taken again), then ' +
+      `${failure === undefined ? 'read on silently' : `stopped with ${explain(failure)}`}: ` +
       `${readAfter} batches read after them; ${skipped.length} batches of the final feed logged at those positions ` +
       `never seen (e.g. ${skipped.slice(0, 3).map(describeBatch).join('; ')})`,
   );
@@ -389,6 +432,59 @@ function firstOf(problems: readonly string[], kindOf: (p: string) => string): st
 
 function describeBatch(b: FeedBatch): string {
   return `${b.checkpoint} ${b.aggregateId} v${b.firstVersion}..${b.lastVersion}`;
+}
+
+/**
+ * The attack: {@link RESTARTS} host crashes while the writers work (the first writer parks
+ * after a save refused after the last one); then the writers go on until the log is past
+ * every position the follower had read, and stop. Returns the crashes; adds to `problems`.
+ */
+async function attack(run: Run, random: () => number, problems: string[]): Promise<Crash[]> {
+  const { writers, follower } = run;
+  const parking = writers[0] as Writer;
+  const crashes: Crash[] = [];
+  for (let crash = 0; crash < RESTARTS; crash++) {
+    // The last crash also leaves a refused save's log entry behind (see parkAfterNextRefusal).
+    if (crash === RESTARTS - 1) parking.parkAfterNextRefusal();
+    const before = acksOf(writers);
+    if (!(await until(() => acksOf(writers) >= before + 4 * WRITERS, 20_000)))
+      problems.push(`crash ${crash}: no progress`);
+    crashes.push(await crashHost(run, 300 + Math.floor(random() * 700)));
+  }
+  // A follower that has not noticed a re-taken position would now read on past it.
+  const target = Math.max(...crashes.map((c) => c.followerAt)) + 2;
+  const grown = async () => follower.failure !== undefined || (await findHead(run.probe)) > target;
+  if (!(await until(grown, 20_000)))
+    problems.push(`the log did not grow past position ${target} after the last restart`);
+  if (!(await until(() => parking.parked, 10_000))) {
+    const why = parking.parkAt === undefined ? 'no save of it was refused' : `it never got back to ${parking.parkAt}`;
+    problems.push(`${parking.id} was to stop at the version before a save refused after the last crash, but ${why}`);
+  }
+  const after = acksOf(writers);
+  await until(() => acksOf(writers) >= after + 2 * WRITERS, 10_000);
+  await Promise.all(writers.map((w) => w.stop()));
+  await sleep(300); // the follower catches up with the last saves
+  await follower.stop();
+  return crashes;
+}
+
+/** One line on what the run did. */
+function summary(run: Run, crashes: readonly Crash[], log: LogContents): string {
+  const { writers, follower } = run;
+  const parking = writers[0] as Writer;
+  const integrity = writers.flatMap((w) => w.integrity);
+  const cuts = crashes.map(
+    (c) => `${c.cutBytes} B after ${c.windowMs} ms (head ${c.headAtCut}, follower at ${c.followerAt})`,
+  );
+  return (
+    `${RESTARTS} host crashes, append-only file cut by ${cuts.join(', ')}. ` +
+    `${acksOf(writers)} saves believed stored, ${writers.reduce((n, w) => n + w.storageFailures, 0)} storage ` +
+    `failures retried, ${integrity.length} saves refused with EVSRC_STREAM_INTEGRITY ` +
+    `(${integrity.reduce((n, i) => n + i.lost, 0)} acknowledged versions found lost); log of ${log.entries} ` +
+    `entries; the follower read ${follower.seen.length} batches and ended with ` +
+    `${follower.failure === undefined ? 'nothing' : explain(follower.failure)}; ${parking.id} ` +
+    `${parking.parked ? `stopped at version ${parking.parkAt}, before its refused save` : 'did not park'}.`
+  );
 }
 
 // A private server: needed whatever shared servers the global setup started (under CI, missing fails the run).
@@ -431,44 +527,15 @@ describe.skipIf(skip !== undefined)(
       const problems: string[] = [];
       const crashes: Crash[] = [];
       try {
-        for (let crash = 0; crash < RESTARTS; crash++) {
-          const before = acksOf(writers);
-          if (!(await until(() => acksOf(writers) >= before + 4 * WRITERS, 20_000)))
-            problems.push(`crash ${crash}: no progress`);
-          crashes.push(await crashHost(run, 300 + Math.floor(random() * 700)));
-        }
-        // Go on until the log is past every position the follower had read: a follower that
-        // has not noticed a re-taken position would now read on past it.
-        const target = Math.max(...crashes.map((c) => c.followerAt)) + 2;
-        if (
-          !(await until(async () => follower.failure !== undefined || (await findHead(run.probe)) > target, 20_000))
-        ) {
-          problems.push(`the log did not grow past position ${target} after the last restart`);
-        }
-        const after = acksOf(writers);
-        await until(() => acksOf(writers) >= after + 2 * WRITERS, 10_000);
-        await Promise.all(writers.map((w) => w.stop()));
-        await sleep(300); // the follower catches up with the last saves
-        await follower.stop();
+        crashes.push(...(await attack(run, random, problems)));
 
         const store = await storeProblems(run);
-        problems.push(...store.problems, ...followerProblems(follower, store.log, store.feed));
+        problems.push(...store.problems, ...followerProblems(follower, store.feed));
         // The adapter warned about the setting that loses the last second.
         if (!warnings.some((w) => /appendfsync everysec/.test(w)))
           problems.push('no warning about appendfsync everysec');
 
-        const integrity = writers.flatMap((w) => w.integrity);
-        const cuts = crashes.map(
-          (c) => `${c.cutBytes} B after ${c.windowMs} ms (head ${c.headAtCut}, follower at ${c.followerAt})`,
-        );
-        console.info(
-          `redis-loss (seed ${seed}): ${RESTARTS} host crashes, append-only file cut by ${cuts.join(', ')}. ` +
-            `${acksOf(writers)} saves believed stored, ${writers.reduce((n, w) => n + w.storageFailures, 0)} storage ` +
-            `failures retried, ${integrity.length} saves refused with EVSRC_STREAM_INTEGRITY ` +
-            `(${integrity.reduce((n, i) => n + i.lost, 0)} acknowledged versions found lost); log of ${store.log.entries} ` +
-            `entries; the follower read ${follower.seen.length} batches and ended with ` +
-            `${follower.failure === undefined ? 'nothing' : explain(follower.failure)}.`,
-        );
+        console.info(`redis-loss (seed ${seed}): ${summary(run, crashes, store.log)}`);
         expect(problems).toEqual([]);
       } finally {
         for (const w of writers) w.abandon();
