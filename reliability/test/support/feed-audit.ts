@@ -28,15 +28,6 @@ export const tagsOf = (batch: FeedBatch): string[] => batch.events.map((e) => (e
 export const describeBatch = (b: FeedBatch): string =>
   `${b.checkpoint} ${b.aggregateType}/${b.aggregateId} v${b.firstVersion}..${b.lastVersion} ${b.commit} [${tagsOf(b).join(',')}]`;
 
-/**
- * The place a checkpoint names, `"{position}:{index}"`, as batch headers write it (a
- * checkpoint may also name the log entry's id after it).
- */
-export function placeOf(checkpoint: string): string {
-  const { position, index } = parseCheckpoint(checkpoint);
-  return formatCheckpoint({ position, index });
-}
-
 /** Opens a client onto the store (a fresh one per call where the backend allows it). */
 export type Opener = () => FileSystem;
 
@@ -110,7 +101,7 @@ export function feedProblems(feed: readonly FeedBatch[], audit: Audit): string[]
     if (!batch) problems.push(`${file.path} is stored but not in the feed`);
     else if (
       batch.lastVersion !== file.last ||
-      placeOf(batch.checkpoint) !== file.feed ||
+      batch.checkpoint !== file.feed ||
       tagsOf(batch).join(',') !== file.tags.join(',')
     ) {
       problems.push(
