@@ -40,20 +40,21 @@ const AOF = ['--save', '', '--appendonly', 'yes'];
 describeRedis('the persistence check', () => {
   it('warns once per server per process, however many stores are opened on it', async () => {
     const url = await server(['--save', '', '--appendonly', 'no']);
-    const first: string[] = [];
-    const others: string[] = [];
-    const stores = [open(url, first), open(url, others), open(url, others)];
+    const warnings: string[] = [];
+    const stores = [open(url, warnings), open(url, warnings), open(url, warnings)];
     const reports = await Promise.all(stores.map((fs) => fs.checkPersistence()));
     for (const report of reports) expect(report).toMatchObject({ appendonly: 'no', save: '' });
-    // Every store has the warning in its report; it was given only once.
+    // Every store has the warning in its report; it was given once, by whichever store heard first.
     expect(reports.every((r) => r?.warning === reports[0]?.warning)).toBe(true);
-    expect([...first, ...others]).toHaveLength(1);
-    expect(first[0]).toMatch(
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
       /server at 127\.0\.0\.1:\d+ keeps nothing on disk.*"appendonly yes" with "appendfsync always"/,
     );
-    await stores[1]?.create('a', text('x'));
-    await stores[1]?.checkPersistence();
-    expect(others).toEqual([]);
+    const later: string[] = [];
+    const another = open(url, later);
+    await another.create('a', text('x'));
+    await another.checkPersistence();
+    expect(later).toEqual([]);
     // Another server is another warning.
     const elsewhere: string[] = [];
     await open(await server(['--save', '', '--appendonly', 'no']), elsewhere).checkPersistence();
