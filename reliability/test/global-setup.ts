@@ -22,7 +22,13 @@ declare module 'vitest' {
  * the backends found here.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [redis, azurite, s3] = await Promise.all([startRedis(), startAzurite(), startS3('evsrc-reliability')]);
+  const wanted = serversWanted();
+  const notWanted = (name: string) => Promise.resolve({ skip: `${name}: not in EVSRC_RELIABILITY_SERVERS` } as const);
+  const [redis, azurite, s3] = await Promise.all([
+    wanted.has('redis') ? startRedis() : notWanted('redis'),
+    wanted.has('azure') ? startAzurite() : notWanted('azure'),
+    wanted.has('s3') ? startS3('evsrc-reliability') : notWanted('s3'),
+  ]);
   const skipped: { redis?: string; azure?: string; s3?: string } = {};
   const servers: { -readonly [K in keyof ReliabilityServers]: ReliabilityServers[K] } = { skipped };
   if ('skip' in redis) skipped.redis = redis.skip;
@@ -38,4 +44,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await Promise.all([redis, azurite, s3].map((s) => ('stop' in s ? s.stop() : undefined)));
   };
+}
+
+/**
+ * The shared servers to start: all by default; `EVSRC_RELIABILITY_SERVERS=redis` (a comma
+ * list of `redis`, `azure`, `s3`, or `none`) starts fewer, for a run of the tests that need
+ * no more (the tests of a server not started are skipped).
+ */
+function serversWanted(): Set<string> {
+  const text = process.env.EVSRC_RELIABILITY_SERVERS;
+  if (text === undefined || text.trim() === '') return new Set(['redis', 'azure', 's3']);
+  const names = new Set(text.split(',').map((n) => n.trim()));
+  for (const name of names) {
+    if (!['redis', 'azure', 's3', 'none'].includes(name)) {
+      throw new Error(`EVSRC_RELIABILITY_SERVERS: unknown server "${name}" (redis, azure, s3 or none)`);
+    }
+  }
+  return names;
 }

@@ -80,7 +80,9 @@ export function buildProgram(out: Output = processOutput(), exit: (code: number)
 
   program
     .command('verify')
-    .description('check every batch and snapshot: parses, checksums, headers match paths, versions contiguous')
+    .description(
+      'check every batch and snapshot (parses, checksums, headers match paths, versions contiguous) and the change feed',
+    )
     .argument('<url>', 'the store')
     .addOption(
       new Option('--snapshots <mode>', 'compare snapshots with a replay (needs --aggregates)')

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { type FileSystem, Repository } from '@evsrc/core';
 import { BankAccount, bankAccounts } from '../../../examples/bank/src/bank-account.js';
 
@@ -52,4 +53,20 @@ export async function seed(fileSystem: FileSystem, accounts: number, saves: numb
     }
   }
   return repository;
+}
+
+/**
+ * Adds `id` and `prev` to the header of a feed log entry, sealed again as the envelope seals
+ * headers (`hcrc32`, the CRC-32 of the line before it, last): an entry as writers that link
+ * entries write it.
+ */
+export function withLinks(entry: Uint8Array, links: { id?: string; prev?: string }): Uint8Array {
+  const end = entry.indexOf(0x0a);
+  const { hcrc32: _, ...header } = JSON.parse(new TextDecoder().decode(entry.subarray(0, end))) as Record<
+    string,
+    unknown
+  >;
+  const covered = JSON.stringify({ ...header, ...links }).slice(0, -1);
+  const line = new TextEncoder().encode(`${covered},"hcrc32":${crc32(covered)}}\n`);
+  return Buffer.concat([line, entry.subarray(end + 1)]);
 }

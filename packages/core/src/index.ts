@@ -27,7 +27,15 @@ export {
 } from './codec/upcasting.js';
 export { readUrlParams, type UrlParamKind, type UrlParams } from './config/url-params.js';
 export * from './errors.js';
-export { decodeEntry, encodeEntry, type LoggedBatch, type LoggedBatchInfo } from './feed/entry.js';
+export {
+  decodeEntry,
+  type EntryLink,
+  encodeEntry,
+  type FeedEntry,
+  type LoggedBatch,
+  type LoggedBatchInfo,
+  readEntry,
+} from './feed/entry.js';
 export {
   Feed,
   type FeedBatch,

@@ -12,7 +12,7 @@
 import { RedisFileSystem, type RedisFileSystemOptions } from './redis-file-system.js';
 
 export { assertValidKeyPrefix, type FileKeys, hashTag, type IndexEntry, KeyLayout, ROOT_TAG } from './keys.js';
-export { type PersistenceReport, persistenceWarning } from './persistence.js';
+export { evictionWarning, type PersistenceReport, persistenceWarning } from './persistence.js';
 export { MAX_PAGE_SIZE, RedisFileSystem, type RedisFileSystemOptions } from './redis-file-system.js';
 
 /** Builds a {@link RedisFileSystem}: from your ioredis client or cluster (`client`), or from a `url`. */

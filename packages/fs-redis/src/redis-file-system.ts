@@ -12,7 +12,7 @@ import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { assertValidKeyPrefix, type FileKeys, folderOf, type IndexEntry, KeyLayout } from './keys.js';
 import { walk } from './listing.js';
 import { closeClient, notificationChannel, RedisNotifications } from './notifications.js';
-import { type PersistenceReport, readPersistence } from './persistence.js';
+import { firstTime, type PersistenceReport, readPersistence } from './persistence.js';
 import { defineScripts, type ScriptCommands } from './scripts.js';
 
 /** Options of {@link RedisFileSystem}: give either `client` or `url`. */
@@ -45,11 +45,20 @@ export interface RedisFileSystemOptions {
   /** Members fetched per `ZRANGEBYLEX` when listing, unless the caller asks for another page size (default 1000). */
   pageSize?: number;
   /**
-   * Asks the server at start-up (`CONFIG GET appendonly`, `appendfsync`, `save`) whether it
-   * keeps data on disk, and warns once if it does not (default `true`). A server that refuses
-   * `CONFIG` is not an error.
+   * Asks the server at start-up (`CONFIG GET appendonly`, `appendfsync`, `save`, `maxmemory`,
+   * `maxmemory-policy`) whether every acknowledged write reaches its disk before it answers
+   * and whether it may evict keys, and warns if not (default `true`). Each warning is given
+   * once per server per process, however many stores are opened on it. A server that
+   * refuses `CONFIG` is not an error.
    */
   checkPersistence?: boolean;
+  /**
+   * Write even though the server evicts keys when its memory is full (`maxmemory` set with an
+   * `allkeys-*` policy), which silently drops the store's files. Default `false`: once
+   * {@link checkPersistence} has found such a server, `create`, `replace` and `delete` fail
+   * with `ConfigurationError` (reads still work, to copy the data elsewhere).
+   */
+  allowEviction?: boolean;
   /** Receives warnings (default `console.warn`). */
   onWarning?: (message: string) => void;
 }
@@ -84,6 +93,7 @@ export class RedisFileSystem implements FileSystem {
   readonly #pageSize: number;
   readonly #onWarning: (message: string) => void;
   readonly #notifications: RedisNotifications;
+  readonly #allowEviction: boolean;
   #persistence: Promise<PersistenceReport | undefined> | undefined;
 
   constructor(options: RedisFileSystemOptions) {
@@ -95,6 +105,7 @@ export class RedisFileSystem implements FileSystem {
     this.readConcurrency = positiveInteger(options.readConcurrency ?? 16, 'readConcurrency');
     this.#pageSize = Math.min(positiveInteger(options.pageSize ?? 1000, 'pageSize'), MAX_PAGE_SIZE);
     this.#onWarning = options.onWarning ?? ((message) => console.warn(message));
+    this.#allowEviction = options.allowEviction ?? false;
     const clientPrefix = options.client ? options.client.options.keyPrefix : options.redisOptions?.keyPrefix;
     if (clientPrefix) assertValidKeyPrefix(clientPrefix, 'prefix of the ioredis client (keyPrefix)');
     if (options.client) {
@@ -138,6 +149,7 @@ export class RedisFileSystem implements FileSystem {
     const keys = this.#keys.keysOf(path);
     const bytes = Buffer.from(data);
     const requires = options?.requires === undefined ? undefined : this.#keys.file(options.requires);
+    await this.#refuseIfEvicting('create', path);
     let created: number;
     try {
       if (requires === undefined) {
@@ -161,6 +173,7 @@ export class RedisFileSystem implements FileSystem {
   async replace(path: string, data: Uint8Array): Promise<void> {
     const keys = this.#keys.keysOf(path);
     const bytes = Buffer.from(data);
+    await this.#refuseIfEvicting('replace', path);
     try {
       await this.#write(this.#scripts.evsrcFsReplaceV1.bind(this.#scripts), keys, bytes);
     } catch (error) {
@@ -171,6 +184,7 @@ export class RedisFileSystem implements FileSystem {
   /** Deletes a file and its index entry (and folders left empty in its slot); a missing file is fine. */
   async delete(path: string): Promise<void> {
     const { file, sameSlot } = this.#keys.keysOf(path);
+    await this.#refuseIfEvicting('delete', path);
     // Only entries of the file's own slot are removed: an empty folder entry elsewhere is
     // harmless, while removing it could race with a create in another slot.
     try {
@@ -238,20 +252,36 @@ export class RedisFileSystem implements FileSystem {
   }
 
   /**
-   * Asks the server whether it keeps data on disk (see {@link RedisFileSystemOptions.checkPersistence})
-   * and warns through `onWarning` if it does not. Runs once per instance: later calls return
-   * the first answer. Resolves `undefined` when the server refuses `CONFIG`.
+   * Asks the server whether it keeps every acknowledged write on disk and whether it evicts
+   * keys (see {@link RedisFileSystemOptions.checkPersistence}), and warns through `onWarning`
+   * if not — each warning once per server per process. Runs once per instance: later calls
+   * return the first answer. Resolves `undefined` when the server refuses `CONFIG`.
    */
   checkPersistence(): Promise<PersistenceReport | undefined> {
     this.#persistence ??= readPersistence(this.client).then((report) => {
-      try {
-        if (report?.warning) this.#onWarning(report.warning);
-      } catch {
-        // A failing warning handler must not become an unhandled rejection.
+      for (const warning of [report?.warning, report?.evictionWarning]) {
+        if (warning === undefined || !firstTime(warning)) continue;
+        try {
+          this.#onWarning(warning);
+        } catch {
+          // A failing warning handler must not become an unhandled rejection.
+        }
       }
       return report;
     });
     return this.#persistence;
+  }
+
+  /** Fails a write once the persistence check found a server that evicts keys (unless `allowEviction`). */
+  async #refuseIfEvicting(operation: string, path: string): Promise<void> {
+    if (this.#allowEviction || this.#persistence === undefined) return;
+    const report = await this.#persistence;
+    if (report?.evictionWarning === undefined) return;
+    throw new ConfigurationError(
+      `@evsrc/fs-redis: refusing to ${operation} ${path}: the server evicts keys when its memory is full ` +
+        `(maxmemory-policy ${report.maxmemoryPolicy}, maxmemory ${report.maxmemory}), which silently loses stored ` +
+        'events. Set "maxmemory-policy noeviction" on the server, or open the store with allowEviction: true.',
+    );
   }
 
   /**

@@ -3,7 +3,8 @@ import { RedisFileSystem } from './redis-file-system.js';
 
 /**
  * Opens a Redis store from a URL: `redis://[user:password@]host[:port][/db]?prefix=app`
- * or `rediss://…` for TLS. Parameters: `prefix`, `readConcurrency`, `pageSize`, `sharded`.
+ * or `rediss://…` for TLS. Parameters: `prefix`, `readConcurrency`, `pageSize`, `sharded`,
+ * `allowEviction`.
  * The adapter owns the connection it opens (`close()` quits it).
  * @throws {ConfigurationError} for another scheme or an unknown parameter (never echoing the password).
  */
@@ -16,6 +17,7 @@ export function fromUrl(url: URL): RedisFileSystem {
     readConcurrency: 'integer',
     pageSize: 'integer',
     sharded: 'boolean',
+    allowEviction: 'boolean',
   });
   const connection = new URL(url);
   connection.search = '';
@@ -25,5 +27,6 @@ export function fromUrl(url: URL): RedisFileSystem {
     ...(params.readConcurrency ? { readConcurrency: params.readConcurrency } : {}),
     ...(params.pageSize ? { pageSize: params.pageSize } : {}),
     ...(params.sharded === undefined ? {} : { sharded: params.sharded }),
+    ...(params.allowEviction === undefined ? {} : { allowEviction: params.allowEviction }),
   });
 }

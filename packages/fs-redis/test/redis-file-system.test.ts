@@ -2,7 +2,7 @@ import { batchPath, ErrorCode, type FileSystem, isEvsrcError, Repository, Storag
 import { freePort } from '@evsrc/test-servers';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
-import { createRedisFileSystem, persistenceWarning, RedisFileSystem } from '../src/index.js';
+import { createRedisFileSystem, RedisFileSystem } from '../src/index.js';
 import { Notebook, notebookType } from './domain.js';
 import {
   audit,
@@ -198,21 +198,6 @@ describeRedis('RedisFileSystem', () => {
     expect(await fs.checkPersistence()).toBeUndefined();
   });
 
-  it('warns once when the server keeps nothing on disk', async () => {
-    const warnings: string[] = [];
-    const fs = tracked(openFs({ onWarning: (m) => warnings.push(m) }));
-    const report = await fs.checkPersistence();
-    expect(report).toMatchObject({ appendonly: 'no', save: '' });
-    await fs.create('a', text('x'));
-    await fs.checkPersistence();
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/keeps nothing on disk.*appendonly yes/);
-    const silent: string[] = [];
-    const unchecked = tracked(openFs({ checkPersistence: false, onWarning: (m) => silent.push(m) }));
-    await unchecked.create('a', text('x'));
-    expect(silent).toEqual([]);
-  });
-
   it('tolerates a server that refuses CONFIG', async () => {
     const admin = userClient();
     const user = `no-config-${freshPrefix().slice(5, -1)}`;
@@ -229,13 +214,6 @@ describeRedis('RedisFileSystem', () => {
     await fs.create('a/b', text('x'));
     expect(await collect(fs.list(''))).toEqual(['a/b']);
     expect(warnings).toEqual([]);
-  });
-
-  it('names the persistence settings that lose saves', () => {
-    expect(persistenceWarning('no', '')).toMatch(/nothing on disk/);
-    expect(persistenceWarning('no', '3600 1')).toMatch(/only RDB snapshots/);
-    expect(persistenceWarning('yes', '')).toBeUndefined();
-    expect(persistenceWarning(undefined, undefined)).toBeUndefined();
   });
 
   it('checks its options', () => {

@@ -15,6 +15,7 @@ import {
   versionInName,
 } from '@evsrc/core';
 import type { Output } from '../output.js';
+import { checkFeed, claimOf, type FeedClaim, lost } from './verify-feed.js';
 
 /** One thing wrong in a store, and the file it is about. */
 export interface Problem {
@@ -35,12 +36,20 @@ export interface VerifyOptions {
    * checksums and header (their contents cannot be), and a note says how many.
    */
   readonly encryption?: EncryptionOptions;
+  /**
+   * Check the change feed's log too (default `true`): positions with none missing, each
+   * entry linked to the one before it, logged bytes equal to their batch files, and every
+   * batch file that names a place in the log logged there.
+   */
+  readonly feed?: boolean;
 }
 
 /** What {@link verifyStore} found. */
 export interface VerifyReport {
   readonly aggregates: number;
   readonly files: number;
+  /** Log entries of the change feed read (0 when the store has no feed, or it was not checked). */
+  readonly entries: number;
   readonly problems: Problem[];
   /** Files whose checksums hold but whose encrypted contents could not be checked (no key, or forgotten). */
   readonly sealed: number;
@@ -50,6 +59,8 @@ export interface VerifyReport {
 interface Reader {
   readonly codec: FileCodec;
   sealed: number;
+  /** The batch files that name a place in the change feed, by path (when the feed is checked). */
+  readonly claims: Map<string, FeedClaim> | undefined;
 }
 
 /** A key not given, or an aggregate forgotten: the file's checksums held, its contents cannot be read. */
@@ -69,9 +80,10 @@ const DATA_KEY = 'data.key';
 
 /**
  * `evsrc verify <url>`: checks every aggregate of a store — every batch and snapshot parses
- * and its checksum holds, headers match their paths, versions are contiguous, snapshots
- * sit on a batch boundary and (with registrations) agree with a replay of the events.
- * Reports each problem with its path as it goes.
+ * and its checksum holds, headers match their paths, versions are contiguous (a hole names
+ * the versions lost and the files around it), snapshots sit on a batch boundary and not
+ * beyond the last batch, and (with registrations) agree with a replay of the events — then
+ * the change feed's log (see {@link checkFeed}). Reports each problem with its path as it goes.
  */
 export async function verifyStore(fs: FileSystem, options: VerifyOptions, out: Output): Promise<VerifyReport> {
   const problems: Problem[] = [];
@@ -81,7 +93,8 @@ export async function verifyStore(fs: FileSystem, options: VerifyOptions, out: O
   };
   const found = await findAggregates(fs, report);
   const codecOptions: CodecOptions = options.encryption ? { encryption: options.encryption } : {};
-  const reader: Reader = { codec: storedFileCodec([], options.encryption, fs), sealed: 0 };
+  const claims = options.feed === false ? undefined : new Map<string, FeedClaim>();
+  const reader: Reader = { codec: storedFileCodec([], options.encryption, fs), sealed: 0, claims };
   const repository = options.aggregates?.length
     ? new Repository({ fileSystem: fs, aggregates: options.aggregates, onError: () => undefined, codec: codecOptions })
     : undefined;
@@ -95,6 +108,8 @@ export async function verifyStore(fs: FileSystem, options: VerifyOptions, out: O
     progress.tick();
   }
   progress.stop();
+  const feed = claims ? await checkFeed(fs, claims, options.concurrency ?? 8, report, out) : undefined;
+  if (feed) out.note(`change feed: ${feed.entries} log entries, ${feed.batches} logged batches`);
   if (reader.sealed > 0) {
     out.note(
       `${reader.sealed} encrypted files were checked only up to their checksums and headers: ${
@@ -104,7 +119,7 @@ export async function verifyStore(fs: FileSystem, options: VerifyOptions, out: O
       }`,
     );
   }
-  return { aggregates: found.length, files, problems, sealed: reader.sealed };
+  return { aggregates: found.length, files, entries: feed?.entries ?? 0, problems, sealed: reader.sealed };
 }
 
 async function findAggregates(fs: FileSystem, report: (p: Problem) => void): Promise<Found[]> {
@@ -162,13 +177,26 @@ async function verifyAggregate(
       report({ path: name, message: `unexpected file: ${why}` });
     }
   }
-  const { ends, sound } = await checkBatches(fs, reader, type, id, batches, options.concurrency ?? 8, report);
+  const stream = await checkBatches(fs, reader, type, id, batches, options.concurrency ?? 8, report);
   // A replay through broken (or undecryptable) batches would only repeat their problems.
-  await checkSnapshots(fs, reader, type, id, snapshots, ends, options, sound ? repository : undefined, report);
+  const replay = stream.sound ? repository : undefined;
+  await checkSnapshots(fs, reader, { type, id, folder }, snapshots, stream, options, replay, report);
   return batches.length + snapshots.length;
 }
 
-/** Checks the batches in order; returns the versions at which batches end, and whether all were sound. */
+/** What the batches of an aggregate hold, as far as they could be read. */
+interface Stream {
+  /** The versions at which batches end. */
+  readonly ends: Set<number>;
+  /** Whether every batch was read and checked, with no gap or overlap. */
+  readonly sound: boolean;
+  /** The last batch: its path and last version, if it could be read (`undefined`: no batch, or unreadable). */
+  readonly last: { readonly path: string; readonly version: number } | undefined;
+  /** Whether the aggregate has any batch file. */
+  readonly any: boolean;
+}
+
+/** Checks the batches in order; reports gaps with the versions lost and the files around them. */
 async function checkBatches(
   fs: FileSystem,
   reader: Reader,
@@ -177,22 +205,28 @@ async function checkBatches(
   paths: readonly string[],
   concurrency: number,
   report: (p: Problem) => void,
-): Promise<{ ends: Set<number>; sound: boolean }> {
-  const { codec } = reader;
+): Promise<Stream> {
+  const { codec, claims } = reader;
   const ends = new Set<number>();
   let expected: number | undefined = 1;
+  let previous: string | undefined;
+  let last: Stream['last'];
   let sound = true;
+  const claimed = (feed: string | undefined, bytes: Uint8Array) =>
+    claims && feed !== undefined ? claimOf(feed, bytes) : undefined;
   const decoded = mapOrdered(toAsync(paths), concurrency, async (path) => {
     try {
       const bytes = await fs.read(path);
       if (bytes === undefined) return { path, error: 'listed, then gone when read' };
       const first = versionInName(path, '.batch') as number;
       try {
-        return { path, batch: await codec.readBatch(path, bytes, { type, id, first }) };
+        const batch = await codec.readBatch(path, bytes, { type, id, first });
+        return { path, batch, claim: claimed(batch.header.feed, bytes) };
       } catch (error) {
         if (!isSealed(error)) throw error;
         // Checksums and header held (they are checked before decrypting): keep checking the versions.
-        return { path, batch: { header: codec.batchHeader(path, bytes, { type, id, first }) }, sealed: true };
+        const header = codec.batchHeader(path, bytes, { type, id, first });
+        return { path, batch: { header }, sealed: true, claim: claimed(header.feed, bytes) };
       }
     } catch (error) {
       return { path, error: error instanceof Error ? error.message : String(error) };
@@ -203,34 +237,49 @@ async function checkBatches(
       report({ path: result.path, message: result.error ?? 'unreadable' });
       sound = false;
       expected = undefined; // the unreadable batch's range is unknown: do not report the next one as a gap
+      previous = undefined;
+      last = undefined;
       continue;
     }
     if (result.sealed) {
       reader.sealed++;
       sound = false;
     }
-    const { first, last } = result.batch.header;
+    if (result.claim) claims?.set(result.path, result.claim);
+    const { first, last: lastVersion } = result.batch.header;
     if (expected !== undefined && first !== expected) {
       sound = false;
-      const kind = first < expected ? 'overlap' : 'gap';
-      report({
-        path: result.path,
-        message: `version ${kind}: expected version ${expected}, the batch starts at ${first}`,
-      });
+      if (first < expected) {
+        report({
+          path: result.path,
+          message: `version overlap: expected version ${expected}, the batch starts at ${first}`,
+        });
+      } else {
+        const around = previous ? `between ${previous} and this batch` : 'before this batch, the first one';
+        report({
+          path: result.path,
+          message: `version gap: expected version ${expected}, the batch starts at ${first}: ${lost(
+            'version',
+            expected,
+            first - 1,
+          )} (${around})`,
+        });
+      }
     }
-    ends.add(last);
-    expected = last + 1;
+    ends.add(lastVersion);
+    expected = lastVersion + 1;
+    previous = result.path;
+    last = { path: result.path, version: lastVersion };
   }
-  return { ends, sound };
+  return { ends, sound, last, any: paths.length > 0 };
 }
 
 async function checkSnapshots(
   fs: FileSystem,
   reader: Reader,
-  type: string,
-  id: string,
+  { type, id, folder }: Found,
   paths: readonly string[],
-  ends: Set<number>,
+  stream: Stream,
   options: VerifyOptions,
   repository: Repository | undefined,
   report: (p: Problem) => void,
@@ -241,12 +290,41 @@ async function checkSnapshots(
     const version = versionInName(path, '.snap') as number;
     const snapshot = await readSnapshot(fs, reader, { type, id, version }, path, report);
     if (snapshot === undefined) continue;
-    if (!ends.has(version)) report({ path, message: `snapshot at version ${version}, which no batch ends at` });
+    const beyond = await beyondBatches(fs, folder, stream, version);
+    if (beyond !== undefined) {
+      const after = stream.last ? `the last batch, ${stream.last.path}, ends at version ${beyond}` : 'no batch is left';
+      report({
+        path,
+        message:
+          `snapshot at version ${version}, beyond the last batch: ${lost('version', beyond + 1, version)} ` +
+          `(${after}; the snapshot proves they were stored)`,
+      });
+    } else if (!stream.ends.has(version)) {
+      report({ path, message: `snapshot at version ${version}, which no batch ends at` });
+    }
     const compare = mode === 'full' || (mode === 'sample' && index === paths.length - 1);
     if (compare && repository && registration) {
       await compareWithReplay(repository, registration, id, version, path, snapshot.state, report);
     }
   }
+}
+
+/**
+ * Whether a snapshot's version is past every batch of the aggregate: the last version the
+ * batches hold (0: none), or `undefined` if it is not past them (or the last batch could
+ * not be read). A batch saved while verify ran is looked for before saying so.
+ */
+async function beyondBatches(
+  fs: FileSystem,
+  folder: string,
+  stream: Stream,
+  version: number,
+): Promise<number | undefined> {
+  if (stream.any && stream.last === undefined) return undefined; // the last batch is unreadable: unknown
+  if (stream.last && version <= stream.last.version) return undefined;
+  const options = stream.last ? { startAfter: stream.last.path, limit: 1 } : { limit: 1 };
+  for await (const _ of fs.list(`${folder}events/`, options)) return undefined; // a save landed meanwhile
+  return stream.last?.version ?? 0;
 }
 
 /** Reads and decodes a snapshot; reports and returns undefined when it cannot. */
