@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { CorruptFileError, decodeEntry, decodeEntryLinks, encodeEntry, writeFile } from '@evsrc/core';
+import { CorruptFileError, decodeEntry, encodeEntry, readEntry, writeFile } from '@evsrc/core';
 import { describe, expect, it } from 'vitest';
 
 const batch = writeFile(
@@ -10,6 +10,12 @@ const entry = () =>
   encodeEntry(7, [
     { path: 't/i/events/000000000001.batch', type: 't', id: 'i', first: 1, last: 1, commit: 'c', bytes: batch },
   ]);
+
+/** The `id` and `prev` of an entry, as a reader sees them. */
+function decodeEntryLinks(path: string, bytes: Uint8Array, position: number): { id?: string; prev?: string } {
+  const { id, prev } = readEntry(path, bytes, position);
+  return { ...(id === undefined ? {} : { id }), ...(prev === undefined ? {} : { prev }) };
+}
 
 /** The entry with header fields added, sealed again as the envelope seals headers. */
 function withFields(bytes: Uint8Array, fields: Record<string, unknown>): Uint8Array {
@@ -25,6 +31,12 @@ describe('feed entry links', () => {
     expect(decodeEntryLinks(path, entry(), 7)).toEqual({});
     const linked = withFields(entry(), { id: '0123456789abcdef', prev: 'fedcba9876543210' });
     expect(decodeEntryLinks(path, linked, 7)).toEqual({ id: '0123456789abcdef', prev: 'fedcba9876543210' });
+    // encodeEntry writes them.
+    const written = encodeEntry(7, readEntry(path, entry(), 7).batches, {
+      id: '00000000000000aa',
+      prev: '00000000000000bb',
+    });
+    expect(decodeEntryLinks(path, written, 7)).toEqual({ id: '00000000000000aa', prev: '00000000000000bb' });
     // The batches read the same with the links.
     expect(decodeEntry(path, linked, 7).map((b) => b.path)).toEqual(['t/i/events/000000000001.batch']);
   });
