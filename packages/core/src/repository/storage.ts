@@ -1,5 +1,5 @@
 import { ConfigurationError, ErrorCode, isEvsrcError, StorageError, TimeoutError } from '../errors.js';
-import type { CreateOptions, FileSystem, ListOptions } from '../fs/file-system.js';
+import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from '../fs/file-system.js';
 
 /** Runs a file system call, turning any non-evsrc failure into a {@link StorageError} naming the path. */
 export async function storage<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
@@ -86,8 +86,8 @@ export class BoundedFileSystem implements FileSystem {
     return this.inner.readConcurrency;
   }
 
-  read(path: string): Promise<Uint8Array | undefined> {
-    return withTimeout('read', path, this.timeoutMs, () => this.inner.read(path));
+  read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    return withTimeout('read', path, this.timeoutMs, () => this.inner.read(path, options));
   }
 
   create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
