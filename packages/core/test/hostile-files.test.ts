@@ -1,3 +1,4 @@
+import { crc32, deflateSync } from 'node:zlib';
 import {
   Aggregate,
   aggregateType,
@@ -9,12 +10,15 @@ import {
   isEvsrcError,
   type ReadOptions,
   Repository,
+  readFile,
   snapshotPath,
+  writeFile,
 } from '@evsrc/core';
 import { describe, expect, it } from 'vitest';
 import { errorOf } from './harness.js';
 import { Account, account } from './sample.js';
 
+const fields = { kind: 'batch', parser: 'json', type: 'account', id: 'x', first: 1, last: 1, commit: 'c' } as const;
 const path = batchPath('account', 'x', 1);
 const MiB = 1024 * 1024;
 const repoOn = (fileSystem: FileSystem, more: Partial<ConstructorParameters<typeof Repository>[0]> = {}) =>
@@ -38,6 +42,21 @@ class Added extends ChangeEvent<Bag> {
   }
 }
 
+/** How much the process's peak memory grew while `run` ran, in MiB (0 if it had peaked higher before). */
+async function peakGrowth(run: () => Promise<unknown>): Promise<number> {
+  const before = process.resourceUsage().maxRSS;
+  await run();
+  return (process.resourceUsage().maxRSS - before) / 1024;
+}
+
+/** Re-seals a file's header with some fields changed (a well-formed checksum over a lie). */
+function reseal(bytes: Uint8Array, changes: Record<string, unknown>): Uint8Array {
+  const { header, body } = readFile(path, bytes, 'batch');
+  const { hcrc32: _old, bytes: _b, crc32: _c, ...rest } = header as unknown as Record<string, unknown>;
+  const line = JSON.stringify({ ...rest, ...changes, bytes: body.byteLength, crc32: crc32(body) }).slice(0, -1);
+  return Buffer.concat([Buffer.from(`${line},"hcrc32":${crc32(Buffer.from(line))}}\n`), body]);
+}
+
 /** An in-memory store that honours `head` like a disk (first 64 KiB, before the rest) and counts the bytes it hands out. */
 class CountingFileSystem extends InMemoryFileSystem {
   delivered = 0;
@@ -49,6 +68,54 @@ class CountingFileSystem extends InMemoryFileSystem {
     return bytes;
   }
 }
+
+describe('hostile files: decompression bombs', () => {
+  const bomb = deflateSync(Buffer.alloc(64 * MiB)); // 64 MiB of zeros in 64 KB
+
+  it('stops a deflate bomb at the body size its header declares: a typed error, at once, in bounded memory', async () => {
+    const fs = new InMemoryFileSystem();
+    await fs.create(path, writeFile({ ...fields, codec: ['deflate'], raw: 1000 }, bomb));
+    let err: unknown;
+    const growth = await peakGrowth(async () => {
+      err = await errorOf(repoOn(fs).get(Account, 'x'));
+    });
+    expect(isEvsrcError(err, ErrorCode.CorruptFile)).toBe(true);
+    expect(err).toMatchObject({ path });
+    expect(String(err)).toMatch(/deflate body decompresses to more than the 1000 bytes its header declares/);
+    expect(growth).toBeLessThan(32);
+  });
+
+  it('bounds a bomb whose header declares no size (an older file, or one forged to look so) by maxDecompressedBytes', async () => {
+    const fs = new InMemoryFileSystem();
+    await fs.create(path, writeFile({ ...fields, codec: ['deflate'] }, bomb));
+    const err = await errorOf(repoOn(fs, { codec: { maxDecompressedBytes: MiB } }).get(Account, 'x'));
+    expect(isEvsrcError(err, ErrorCode.CorruptFile)).toBe(true);
+    expect(String(err)).toMatch(/decompresses to more than 1048576 bytes \(codec\.maxDecompressedBytes\)/);
+  });
+
+  it('refuses a header that declares a body over maxDecompressedBytes without decompressing it', async () => {
+    const fs = new InMemoryFileSystem();
+    await fs.create(path, writeFile({ ...fields, codec: ['deflate'], raw: 300 * MiB }, bomb));
+    const err = await errorOf(repoOn(fs).get(Account, 'x'));
+    expect(isEvsrcError(err, ErrorCode.FileTooLarge)).toBe(true);
+    expect(err).toMatchObject({ path, size: 300 * MiB, limit: 256 * MiB, setting: 'codec.maxDecompressedBytes' });
+  });
+
+  it('records the body size of compressed files, and refuses a body that decompresses to another size', async () => {
+    const fs = new InMemoryFileSystem();
+    const repo = repoOn(fs, { codec: { compression: 'deflate' } });
+    const a = new Account('x');
+    a.open('Ada');
+    await repo.save(a);
+    const stored = (await fs.read(path)) as Uint8Array;
+    const { header } = readFile(path, stored, 'batch');
+    expect(header.raw).toBeGreaterThan(0);
+    await fs.replace(path, reseal(stored, { raw: (header.raw as number) + 1 }));
+    const err = await errorOf(repoOn(fs).get(Account, 'x'));
+    expect(isEvsrcError(err, ErrorCode.CorruptFile)).toBe(true);
+    expect(String(err)).toMatch(/decompresses to \d+ bytes, its header declares \d+/);
+  });
+});
 
 describe('hostile files: maxFileBytes', () => {
   async function storeBatch(fs: FileSystem, noteBytes: number) {

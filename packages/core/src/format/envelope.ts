@@ -207,9 +207,10 @@ function readHeader(
 
 /** The codec fields are absent (a plain file) or well-formed, and only in a version-2 file. */
 function codecFieldsValid(header: Record<string, unknown>): boolean {
-  const { codec, key, iv, schema } = header;
+  const { codec, key, iv, schema, raw } = header;
   if (schema !== undefined && !(isInt(schema) && schema >= 1)) return false;
-  if (codec === undefined) return key === undefined && iv === undefined;
+  if (codec === undefined) return key === undefined && iv === undefined && raw === undefined;
+  if (raw !== undefined && !isInt(raw)) return false;
   return (
     (header.evsrc as number) >= 2 &&
     Array.isArray(codec) &&

@@ -92,14 +92,18 @@ export class FileCodec {
     });
   }
 
-  /** Refuses to write a file no reader with this limit could read. */
-  #checkWritable(path: () => string, size: number): void {
+  /** Refuses to write a file no reader with these limits could read. */
+  #checkWritable(path: () => string, size: number, fields: { raw?: number }): void {
     if (size > this.maxFileBytes) throw new FileTooLargeError(path(), size, this.maxFileBytes);
+    const max = this.pipeline.maxDecompressedBytes;
+    if (fields.raw !== undefined && fields.raw > max) {
+      throw new FileTooLargeError(path(), fields.raw, max, 'codec.maxDecompressedBytes', 'its body decompresses to');
+    }
   }
 
   /**
    * Encodes a batch file; `dataKey` is the aggregate's data key when the pipeline writes with data keys.
-   * @throws {FileTooLargeError} when the file would be over {@link maxFileBytes} .
+   * @throws {FileTooLargeError} when the file would be over {@link maxFileBytes} (or its body over `maxDecompressedBytes`).
    */
   encodeBatch(fields: BatchFields, events: readonly StoredEvent[], dataKey?: Uint8Array): Uint8Array {
     return this.stageBatch(fields, events, dataKey)(fields.feed);
@@ -130,7 +134,7 @@ export class FileCodec {
     // is built once with the longest checkpoint and hcrc32 (erring by at most 40 bytes).
     const near = staged.body.byteLength + NEAR_LIMIT > this.maxFileBytes;
     const longest = near ? build(LONGEST_CHECKPOINT).byteLength + HCRC_DIGITS : 0;
-    this.#checkWritable(() => batchPath(fields.type, fields.id, fields.first), longest);
+    this.#checkWritable(() => batchPath(fields.type, fields.id, fields.first), longest, staged.fields);
     return build;
   }
 
@@ -140,7 +144,7 @@ export class FileCodec {
     const staged = this.pipeline.encode(this.writeFormat.snapshots.encode(state), place, dataKey);
     const header = { kind: 'snapshot' as const, parser: this.writeFormat.snapshots.name, ...fields, ...staged.fields };
     const bytes = writeFile<SnapshotHeader>(header, staged.body);
-    this.#checkWritable(() => snapshotPath(fields.type, fields.id, fields.version), bytes.byteLength);
+    this.#checkWritable(() => snapshotPath(fields.type, fields.id, fields.version), bytes.byteLength, staged.fields);
     return bytes;
   }
 
