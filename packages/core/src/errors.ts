@@ -32,6 +32,11 @@ export const ErrorCode = {
   AggregateNotFound: 'EVSRC_AGGREGATE_NOT_FOUND',
   /** A stored file is unreadable: bad header, checksum mismatch, undecodable body. */
   CorruptFile: 'EVSRC_CORRUPT_FILE',
+  /**
+   * A file is larger than the limit the reader was given (`maxFileBytes`,
+   * `codec.maxDecompressedBytes`, or what the platform can hold); nothing past the limit was read.
+   */
+  FileTooLarge: 'EVSRC_FILE_TOO_LARGE',
   /** A stored file's header does not match the place it is stored at. */
   MisplacedFile: 'EVSRC_MISPLACED_FILE',
   /** A file was written by a parser or format version this process does not know. */
@@ -193,6 +198,31 @@ export class CorruptFileError extends EvsrcError {
     cause?: unknown,
   ) {
     super(ErrorCode.CorruptFile, `Corrupt file ${path}: ${reason}`, { cause });
+  }
+}
+
+/**
+ * Thrown when a file is larger than a reader accepts: refused from its size (the backend's
+ * metadata, or its header) before its bytes are read or decompressed, where that is known
+ * first.
+ */
+export class FileTooLargeError extends EvsrcError {
+  constructor(
+    readonly path: string,
+    /** The size found, in bytes; `undefined` when only known to be over the limit. */
+    readonly size: number | undefined,
+    /** The largest size accepted, in bytes. */
+    readonly limit: number,
+    /** Which setting (or platform bound) sets the limit, for the message. */
+    readonly setting = 'maxFileBytes',
+    /** What was measured, for the message (e.g. `"its body decompresses to"`). */
+    what = 'it is',
+  ) {
+    const found = size === undefined ? `more than ${limit}` : `${size}`;
+    super(
+      ErrorCode.FileTooLarge,
+      `File ${path} is too large: ${what} ${found} bytes, over the limit of ${limit} bytes (${setting})`,
+    );
   }
 }
 

@@ -84,9 +84,17 @@ export {
   snapshotsFolder,
   versionInName,
 } from './format/layout.js';
-export type { CreateOptions, FileSystem, ListOptions } from './fs/file-system.js';
+export {
+  type CreateOptions,
+  type FileSystem,
+  HEAD_CHECK_ABOVE,
+  type ListOptions,
+  READ_HEAD_BYTES,
+  type ReadOptions,
+} from './fs/file-system.js';
 export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './fs/in-memory.js';
 export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './fs/paths.js';
+export { checkReadSize, MAX_READ_BYTES, readStreamBody, STREAM_HEAD_ABOVE } from './fs/read-limits.js';
 export { type FoundName, listAggregateIds, listAggregateTypes } from './inspect/listing.js';
 export {
   type DecodedBatch,

@@ -115,9 +115,12 @@ describe('codec pipeline: compression', () => {
       aggregates: [account()],
       codec: { maxDecompressedBytes: 1000 },
     });
+    // The header records the body's size: refused from it, before decompressing.
     const err = await errorOf(small.get(Account, 'big'));
-    expect(isEvsrcError(err, ErrorCode.CorruptFile)).toBe(true);
-    expect(String(err)).toMatch(/does not decompress/);
+    expect(isEvsrcError(err, ErrorCode.FileTooLarge)).toBe(true);
+    expect(String(err)).toMatch(
+      /its body decompresses to \d+ bytes, over the limit of 1000 bytes \(codec\.maxDecompressedBytes\)/,
+    );
   });
 
   it('refuses codec fields in a version-1 header (an old reader must never see them as plain)', async () => {

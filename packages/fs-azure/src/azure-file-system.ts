@@ -7,8 +7,11 @@ import {
   FileExistsError,
   type FileSystem,
   InvalidPathError,
+  isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
+  type ReadOptions,
+  readStreamBody,
   StorageError,
 } from '@evsrc/core';
 import { CodePointOrder } from './code-point-order.js';
@@ -56,14 +59,22 @@ export class AzureFileSystem implements FileSystem {
     this.readConcurrency = this.#options.readConcurrency;
   }
 
-  async read(path: string): Promise<Uint8Array | undefined> {
+  /**
+   * One download. Its `contentLength` is checked against `options.maxBytes` before the body
+   * is read (a refused body is destroyed, which drops its connection); a body over 64 KiB
+   * has its first bytes given to `options.head` before the rest is read.
+   */
+  async read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
     const blob = this.#blob(path);
     const deadline = this.#deadline();
     try {
       const response = await blob.download(0, undefined, deadline);
-      return await readAll(response.readableStreamBody);
+      const body = response.readableStreamBody as AsyncIterable<Uint8Array> | undefined;
+      if (body === undefined) return new Uint8Array(0);
+      return await readStreamBody(path, body, response.contentLength, options);
     } catch (error) {
       if (isNotFound(error)) return undefined;
+      if (isEvsrcError(error)) throw error; // a file too large, or what options.head threw
       throw this.#failure('read', path, error, deadline);
     }
   }
@@ -231,23 +242,4 @@ export class AzureFileSystem implements FileSystem {
     if (path.endsWith('.')) throw new InvalidPathError(path, 'Azure Blob Storage cannot store a name ending with "."');
     return this.container.getBlockBlobClient(this.prefix + path);
   }
-}
-
-/** Reads a response body into a new, unshared byte array. */
-async function readAll(body: NodeJS.ReadableStream | undefined): Promise<Uint8Array> {
-  if (body === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    chunks.push(bytes);
-    length += bytes.byteLength;
-  }
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

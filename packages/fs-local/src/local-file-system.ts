@@ -15,6 +15,7 @@ import {
   isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
+  type ReadOptions,
   StorageError,
 } from '@evsrc/core';
 import { readWholeFile } from './read-file.js';
@@ -98,14 +99,20 @@ export class LocalFileSystem implements FileSystem {
     this.#tmp = join(this.root, TEMPORARY_FOLDER);
   }
 
-  async read(path: string): Promise<Uint8Array | undefined> {
+  /**
+   * One `open` and one `read` for a file under 64 KiB; a larger one is `fstat`ed on the open
+   * descriptor, refused when over `options.maxBytes`, and its first 64 KiB given to
+   * `options.head`, before the rest is read.
+   */
+  async read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
     const full = this.#resolve(path);
     const folder = folderOf(path);
     // Once the folder is known sound (as it is for every batch after a load's listing), no extra call.
     if (!this.#isChecked(folder) && (await this.#checkFolder('read', path, folder)) === 'missing') return undefined;
     try {
-      return await readWholeFile(full);
+      return await readWholeFile(full, path, options);
     } catch (error) {
+      if (isEvsrcError(error)) throw error; // a file too large, or what options.head threw
       if (isCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR')) return undefined;
       if (isCode(error, 'ELOOP')) throw linkError('read', path, path);
       throw new StorageError('read', path, error);

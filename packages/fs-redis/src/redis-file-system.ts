@@ -2,10 +2,14 @@ import {
   assertValidPrefix,
   ConfigurationError,
   type CreateOptions,
+  checkReadSize,
   FileExistsError,
   type FileSystem,
+  HEAD_CHECK_ABOVE,
+  isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
+  type ReadOptions,
   StorageError,
 } from '@evsrc/core';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -125,14 +129,36 @@ export class RedisFileSystem implements FileSystem {
     if (options.checkPersistence ?? true) void this.checkPersistence();
   }
 
-  /** Reads a file (`GET`), as a copy of its bytes; `undefined` if absent. */
-  async read(path: string): Promise<Uint8Array | undefined> {
+  /**
+   * Reads a file, as a copy of its bytes; `undefined` if absent. Without options, one
+   * `GET`. With them, one `GETRANGE` of the first 1 MiB, which is the whole file for every
+   * ordinary one (checked against `options.maxBytes` by its length); only a file of 1 MiB
+   * or more costs a `STRLEN` (a file over `maxBytes` is refused from it, unread past its
+   * first MiB), then `options.head` with those first bytes, then a `GET` of the whole file;
+   * and an empty reply a `GET`, which tells an empty file from a missing one.
+   */
+  async read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
     const key = this.#keys.file(path);
     try {
-      const value = await this.#redis.getBuffer(key);
-      // Copy: the reply may share memory with the client's read buffers.
-      return value === null ? undefined : Buffer.from(value);
+      if (options?.maxBytes === undefined && options?.head === undefined) {
+        return copyOf(await this.#redis.getBuffer(key));
+      }
+      const first = await this.#redis.getrangeBuffer(key, 0, HEAD_CHECK_ABOVE - 1);
+      if (first.byteLength > 0 && first.byteLength < HEAD_CHECK_ABOVE) {
+        checkReadSize(path, first.byteLength, options);
+        return Buffer.from(first);
+      }
+      if (first.byteLength === HEAD_CHECK_ABOVE) {
+        const size = await this.#redis.strlen(key);
+        checkReadSize(path, size, options);
+        if (size > HEAD_CHECK_ABOVE) options.head?.(first, size);
+      }
+      // The whole file in one atomic GET (it may have been replaced since: its size is checked again).
+      const whole = copyOf(await this.#redis.getBuffer(key));
+      if (whole !== undefined) checkReadSize(path, whole.byteLength, options);
+      return whole;
     } catch (error) {
+      if (isEvsrcError(error)) throw error; // a file too large, or what options.head threw
       throw new StorageError('read', path, error);
     }
   }
@@ -326,6 +352,11 @@ export class RedisFileSystem implements FileSystem {
 function hashTagOfKey(key: string): string {
   const open = key.indexOf('{');
   return key.slice(open, key.indexOf('}', open) + 1);
+}
+
+/** A copy of a reply (it may share memory with the client's read buffers); `undefined` for nil. */
+function copyOf(value: Buffer | null): Buffer | undefined {
+  return value === null ? undefined : Buffer.from(value);
 }
 
 /** The arguments of a script command: the number of keys, the keys, then the arguments. */

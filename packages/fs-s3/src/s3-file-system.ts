@@ -19,6 +19,8 @@ import {
   isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
+  type ReadOptions,
+  readStreamBody,
   StorageError,
 } from '@evsrc/core';
 import { PROBE_FOLDER, probeConditionalWrites } from './conditional-write-probe.js';
@@ -72,15 +74,22 @@ export class S3FileSystem implements FileSystem {
     this.client = options.client ?? new S3Client(clientConfigOf(options));
   }
 
-  /** `GetObject`; `undefined` when the key does not exist. */
-  async read(path: string): Promise<Uint8Array | undefined> {
+  /**
+   * `GetObject`; `undefined` when the key does not exist. The response's `ContentLength`
+   * is checked against `options.maxBytes` before the body is read (a refused body is
+   * destroyed, which drops its connection); a body over 64 KiB has its first bytes given
+   * to `options.head` before the rest is read.
+   */
+  async read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
     const key = this.#key(path);
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      // The body is a stream: read it whole (a fresh array, shared with nobody).
-      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+      // The body is a stream: read it whole into one fresh array, shared with nobody.
+      if (!out.Body) return new Uint8Array(0);
+      return await readStreamBody(path, out.Body as AsyncIterable<Uint8Array>, out.ContentLength, options);
     } catch (error) {
       if (isNoSuchKey(error)) return undefined;
+      if (isEvsrcError(error)) throw error; // a file too large, or what options.head threw
       throw new StorageError('read', path, error);
     }
   }

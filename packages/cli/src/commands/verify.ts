@@ -216,7 +216,7 @@ async function checkBatches(
     claims && feed !== undefined ? claimOf(feed, bytes) : undefined;
   const decoded = mapOrdered(toAsync(paths), concurrency, async (path) => {
     try {
-      const bytes = await fs.read(path);
+      const bytes = await codec.fetch(fs, path, 'batch');
       if (bytes === undefined) return { path, error: 'listed, then gone when read' };
       const first = versionInName(path, '.batch') as number;
       try {
@@ -336,7 +336,7 @@ async function readSnapshot(
   report: (p: Problem) => void,
 ): Promise<{ state: unknown } | undefined> {
   try {
-    const bytes = await fs.read(path);
+    const bytes = await reader.codec.fetch(fs, path, 'snapshot');
     if (bytes === undefined) return undefined;
     return { state: (await reader.codec.readSnapshot(path, bytes, expected)).state };
   } catch (error) {

@@ -1,5 +1,5 @@
 import * as zlib from 'node:zlib';
-import { ConfigurationError, CorruptFileError, UnsupportedFormatError } from '../errors.js';
+import { ConfigurationError, CorruptFileError, FileTooLargeError, UnsupportedFormatError } from '../errors.js';
 
 /**
  * The compression stages of the codec pipeline, on `node:zlib`'s synchronous functions.
@@ -15,7 +15,7 @@ export const COMPRESSIONS: readonly Compression[] = ['deflate', 'brotli', 'zstd'
 
 type ZstdZlib = {
   zstdCompressSync?: (data: Uint8Array) => Buffer;
-  zstdDecompressSync?: (data: Uint8Array, options?: { maxOutputLength?: number }) => Buffer;
+  zstdDecompressSync?: (data: Uint8Array, options?: { maxOutputLength?: number; chunkSize?: number }) => Buffer;
 };
 const zstd = zlib as unknown as ZstdZlib;
 
@@ -59,31 +59,77 @@ export function compress(name: Compression, data: Uint8Array): Uint8Array {
   }
 }
 
+/** zlib's smallest output chunk. */
+const MIN_CHUNK = 64;
+
 /**
- * Decompresses the body of the file at `path`, refusing to inflate it beyond `maxBytes`
- * (a guard against decompression bombs).
+ * Decompresses the body of the file at `path`.
+ *
+ * With `declared` (the size its header records, in files written since it does), the
+ * output must be exactly that long: one buffer of that size (plus one byte) is the only
+ * output chunk, and inflating stops as soon as it would overflow it, so a decompression
+ * bomb costs no more memory and time than its header admits. Without it (older files), the
+ * output may reach `max` bytes (`codec.maxDecompressedBytes`).
+ * @throws {FileTooLargeError} when `declared` is over `max` (nothing is decompressed).
  * @throws {UnsupportedFormatError} when the file needs zstd and this Node has none.
- * @throws {CorruptFileError} when the data does not decompress.
+ * @throws {CorruptFileError} when the data does not decompress, or to more than `max`
+ * bytes, or to another length than `declared`.
  */
-export function decompress(path: string, name: Compression, data: Uint8Array, maxBytes: number): Uint8Array {
-  const options = { maxOutputLength: maxBytes };
+export function decompress(
+  path: string,
+  name: Compression,
+  data: Uint8Array,
+  max: number,
+  declared?: number,
+): Uint8Array {
+  if (declared !== undefined && declared > max) {
+    throw new FileTooLargeError(path, declared, max, 'codec.maxDecompressedBytes', 'its body decompresses to');
+  }
+  const options =
+    declared === undefined
+      ? { maxOutputLength: Math.max(1, max) }
+      : { maxOutputLength: Math.max(1, declared), chunkSize: Math.max(MIN_CHUNK, declared + 1) };
+  let out: Uint8Array;
   try {
-    switch (name) {
-      case 'deflate':
-        return zlib.inflateSync(data, options);
-      case 'brotli':
-        return zlib.brotliDecompressSync(data, options);
-      case 'zstd':
-        if (!zstd.zstdDecompressSync) {
-          throw new UnsupportedFormatError(
-            path,
-            `the file is compressed with zstd, which this Node (${process.versions.node}) does not offer; read it with Node 22.15 or later`,
-          );
-        }
-        return zstd.zstdDecompressSync(data, options);
-    }
+    out = run(path, name, data, options);
   } catch (error) {
     if (error instanceof UnsupportedFormatError) throw error;
+    if ((error as { code?: unknown })?.code === 'ERR_BUFFER_TOO_LARGE') {
+      const bound =
+        declared === undefined
+          ? `${max} bytes (codec.maxDecompressedBytes)`
+          : `the ${declared} bytes its header declares`;
+      throw new CorruptFileError(path, `the ${name} body decompresses to more than ${bound}`, error);
+    }
     throw new CorruptFileError(path, `the ${name} body does not decompress: ${(error as Error).message}`, error);
+  }
+  if (declared !== undefined && out.byteLength !== declared) {
+    throw new CorruptFileError(
+      path,
+      `the ${name} body decompresses to ${out.byteLength} bytes, its header declares ${declared}`,
+    );
+  }
+  return out;
+}
+
+function run(
+  path: string,
+  name: Compression,
+  data: Uint8Array,
+  options: { maxOutputLength: number; chunkSize?: number },
+): Uint8Array {
+  switch (name) {
+    case 'deflate':
+      return zlib.inflateSync(data, options);
+    case 'brotli':
+      return zlib.brotliDecompressSync(data, options);
+    case 'zstd':
+      if (!zstd.zstdDecompressSync) {
+        throw new UnsupportedFormatError(
+          path,
+          `the file is compressed with zstd, which this Node (${process.versions.node}) does not offer; read it with Node 22.15 or later`,
+        );
+      }
+      return zstd.zstdDecompressSync(data, options);
   }
 }

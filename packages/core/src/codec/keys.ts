@@ -9,7 +9,7 @@ import {
 } from '../errors.js';
 import { aggregateFolder } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { storage } from '../repository/storage.js';
+import { readWithin, storage } from '../repository/storage.js';
 import { KEY_BYTES, open, seal } from './encryption.js';
 
 /**
@@ -36,6 +36,9 @@ export interface EncryptionOptions {
    */
   readonly perAggregateKeys?: boolean;
 }
+
+/** A data key file is one line of a few hundred bytes: anything over 64 KiB is refused unread. */
+const KEY_FILE_READ = { maxBytes: 64 * 1024 } as const;
 
 /** The header `key` value of a file encrypted with its aggregate's data key. */
 export const AGGREGATE_KEY = '@aggregate';
@@ -148,7 +151,7 @@ export class DataKeys {
     const cached = this.#cache.get(`${type}\0${id}`);
     if (cached) return cached;
     const path = dataKeyPath(type, id);
-    const bytes = await storage('read', path, () => this.fileSystem.read(path));
+    const bytes = await readWithin(this.fileSystem, path, KEY_FILE_READ);
     if (bytes === undefined) {
       if (absentOk) return undefined;
       throw new ForgottenError(type, id);

@@ -1,4 +1,5 @@
 import { CorruptFileError, MissingKeyError, UnsupportedFormatError } from '../errors.js';
+import { byteLimit } from '../repository/storage.js';
 import { type Compression, checkCompression, compress, decompress, isCompression } from './compression.js';
 import { AES_256_GCM, open, seal } from './encryption.js';
 import { AGGREGATE_KEY, type EncryptionOptions, Keyring } from './keys.js';
@@ -17,7 +18,13 @@ export interface CodecOptions {
   readonly compression?: Compression | 'none';
   /** Encrypt bodies with AES-256-GCM (default: off). */
   readonly encryption?: EncryptionOptions;
-  /** The largest body a file may decompress to, in bytes (default 1 GiB): a guard against decompression bombs. */
+  /**
+   * The largest body a file may decompress to, in bytes (default 256 MiB, as `maxFileBytes`):
+   * a guard against decompression bombs. New files record their body's size (`raw`), and
+   * decompress to exactly that or fail, at no more cost; this bounds files without it
+   * (written before it was recorded, or forged to look so), and refuses to write bodies
+   * over it, which no reader with this setting could read.
+   */
   readonly maxDecompressedBytes?: number;
 }
 
@@ -29,6 +36,11 @@ export interface CodecFields {
   key?: string;
   /** The AES-GCM IV, base64url. */
   iv?: string;
+  /**
+   * The body's length before the stages (the parser's output), in bytes: written with a
+   * compression stage, so that a reader bounds decompression by it. Absent in older files.
+   */
+  raw?: number;
 }
 
 /** Where a file belongs: bound to its ciphertext, so an encrypted file moved elsewhere fails to decrypt. */
@@ -41,7 +53,8 @@ export interface FilePlace {
 }
 
 const encoder = new TextEncoder();
-const DEFAULT_MAX_DECOMPRESSED = 1024 ** 3;
+/** The default of {@link CodecOptions.maxDecompressedBytes}: 256 MiB. */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 
 /** The additional authenticated data of an encrypted file: its place and the stages before encryption. */
 function aad(place: FilePlace, stages: readonly string[]): Uint8Array {
@@ -61,7 +74,16 @@ export class CodecPipeline {
     this.#compression = c === undefined || c === 'none' ? undefined : checkCompression(c);
     this.#keyring = options.encryption ? new Keyring(options.encryption) : undefined;
     this.#perAggregate = options.encryption?.perAggregateKeys === true;
-    this.#maxBytes = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED;
+    this.#maxBytes = byteLimit(
+      'codec.maxDecompressedBytes',
+      options.maxDecompressedBytes,
+      DEFAULT_MAX_DECOMPRESSED_BYTES,
+    );
+  }
+
+  /** The largest body a file may decompress to, in bytes ({@link CodecOptions.maxDecompressedBytes}). */
+  get maxDecompressedBytes(): number {
+    return this.#maxBytes;
   }
 
   /** The keyring, when encryption is configured. */
@@ -90,16 +112,18 @@ export class CodecPipeline {
       out = compress(this.#compression, out);
       stages.push(this.#compression);
     }
-    if (!this.#keyring) return { body: out, fields: stages.length ? { codec: stages } : {} };
+    const raw = this.#compression ? { raw: body.byteLength } : {};
+    if (!this.#keyring) return { body: out, fields: stages.length ? { codec: stages, ...raw } : {} };
     const keyId = this.#perAggregate ? AGGREGATE_KEY : this.#keyring.currentId;
     const key = this.#perAggregate ? dataKey : this.#keyring.get('(new file)', keyId);
     if (!key) throw new Error('evsrc: a data key is needed to encrypt with perAggregateKeys');
     const sealed = seal(key, out, aad(place, stages));
-    return { body: sealed.data, fields: { codec: [...stages, AES_256_GCM], key: keyId, iv: sealed.iv } };
+    return { body: sealed.data, fields: { codec: [...stages, AES_256_GCM], key: keyId, iv: sealed.iv, ...raw } };
   }
 
   /**
-   * Undoes the stages a file's header names, last first.
+   * Undoes the stages a file's header names, last first. The first stage's decompression
+   * (the one that yields the parser's input) is bounded by the header's `raw`, when it has one.
    * @param dataKey the aggregate's data key, for a header whose `key` is `"@aggregate"`.
    * @throws {UnsupportedFormatError} for an unknown stage (or zstd on a Node without it).
    * @throws {MissingKeyError} when the file's key is not in the keyring.
@@ -114,10 +138,16 @@ export class CodecPipeline {
       if (stage === AES_256_GCM) {
         out = this.#decrypt(path, header, out, place, stages.slice(0, i), dataKey);
       } else if (isCompression(stage)) {
-        out = decompress(path, stage, out, this.#maxBytes);
+        out = decompress(path, stage, out, this.#maxBytes, i === 0 ? header.raw : undefined);
       } else {
         throw new UnsupportedFormatError(path, `codec stage "${stage}" is not known here`);
       }
+    }
+    if (header.raw !== undefined && out.byteLength !== header.raw) {
+      throw new CorruptFileError(
+        path,
+        `the body decodes to ${out.byteLength} bytes, its header declares ${header.raw}`,
+      );
     }
     return out;
   }

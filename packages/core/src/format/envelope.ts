@@ -130,6 +130,39 @@ export function readFile<K extends AnyHeader['kind']>(
   bytes: Uint8Array,
   kind: K,
 ): ParsedFile<Extract<AnyHeader, { kind: K }>> {
+  const { header, end } = readHeader(path, bytes, kind);
+  const body = bytes.subarray(end + 1);
+  checkBodyLength(path, body.byteLength, header);
+  if (crc32(body) !== header.crc32) throw new CorruptFileError(path, 'checksum mismatch (the body was altered)');
+  return { header: header as unknown as Extract<AnyHeader, { kind: K }>, body };
+}
+
+/**
+ * Checks the first bytes of a `kind` file of `size` bytes before the rest is read (a
+ * `FileSystem.read` `head` check): its header line as {@link readFile} does, and that the
+ * size is what the header says. A large file that is not an evsrc file, or is truncated or
+ * padded, is refused before it is read whole. Given fewer first bytes than a header may
+ * take (and than the file holds), it checks nothing: {@link readFile} will.
+ * @throws {CorruptFileError} {UnsupportedFormatError} as {@link readFile}.
+ */
+export function checkHead(path: string, first: Uint8Array, size: number, kind: AnyHeader['kind']): void {
+  if (first.byteLength < Math.min(size, MAX_HEADER_BYTES)) return;
+  const { header, end } = readHeader(path, first, kind);
+  checkBodyLength(path, size - end - 1, header);
+}
+
+function checkBodyLength(path: string, length: number, header: Record<string, unknown>): void {
+  if (length !== header.bytes) {
+    throw new CorruptFileError(path, `body is ${length} bytes, header says ${header.bytes} (truncated or padded)`);
+  }
+}
+
+/** Finds, parses and checks the header line at the start of `bytes`; `end` is the index of its newline. */
+function readHeader(
+  path: string,
+  bytes: Uint8Array,
+  kind: AnyHeader['kind'],
+): { header: Record<string, unknown>; end: number } {
   const limit = Math.min(bytes.byteLength, MAX_HEADER_BYTES);
   const end = bytes.subarray(0, limit).indexOf(NEWLINE);
   if (end < 0) throw new CorruptFileError(path, 'no header line (not an evsrc file, or truncated)');
@@ -169,22 +202,15 @@ export function readFile<K extends AnyHeader['kind']>(
         (header.batch === undefined ||
           (isInt(header.batch) && header.batch >= 1 && header.batch <= (header.version as number)));
   if (!common || !specific || !codecFieldsValid(header)) throw new CorruptFileError(path, `malformed ${kind} header`);
-  const body = bytes.subarray(end + 1);
-  if (body.byteLength !== header.bytes) {
-    throw new CorruptFileError(
-      path,
-      `body is ${body.byteLength} bytes, header says ${header.bytes} (truncated or padded)`,
-    );
-  }
-  if (crc32(body) !== header.crc32) throw new CorruptFileError(path, 'checksum mismatch (the body was altered)');
-  return { header: header as unknown as Extract<AnyHeader, { kind: K }>, body };
+  return { header, end };
 }
 
 /** The codec fields are absent (a plain file) or well-formed, and only in a version-2 file. */
 function codecFieldsValid(header: Record<string, unknown>): boolean {
-  const { codec, key, iv, schema } = header;
+  const { codec, key, iv, schema, raw } = header;
   if (schema !== undefined && !(isInt(schema) && schema >= 1)) return false;
-  if (codec === undefined) return key === undefined && iv === undefined;
+  if (codec === undefined) return key === undefined && iv === undefined && raw === undefined;
+  if (raw !== undefined && !isInt(raw)) return false;
   return (
     (header.evsrc as number) >= 2 &&
     Array.isArray(codec) &&

@@ -31,6 +31,27 @@
  * their UTF-8 bytes, which is what S3, Azure Blob and Redis sorted sets use), see
  * {@link compareNames}.
  *
+ * **Size limits and early checks.** `read` takes optional {@link ReadOptions}; an adapter
+ * that does not know them still works (callers check sizes again after reading), but every
+ * evsrc adapter honours them, and the conformance suite checks they do:
+ * - `maxBytes`: a file larger than this is refused with a {@link FileTooLargeError} naming
+ *   the path, its size and the limit, from the backend's own metadata wherever it tells the
+ *   size before the bytes (local disk: `fstat` on the open descriptor; S3 and Azure: the
+ *   response's content length, before the body is consumed, which is then dropped; Redis:
+ *   `STRLEN`, asked only when a `GETRANGE` of the first MiB did not hold the whole file).
+ *   No buffer of the file's size is allocated.
+ * - `head`: for a file over {@link HEAD_CHECK_ABOVE} bytes (1 MiB), the adapter calls it once
+ *   with the file's first bytes (at least {@link READ_HEAD_BYTES}, 16 KiB) and its size,
+ *   before it reads the rest; if it throws, `read` stops and rejects with that error (an
+ *   {@link EvsrcError} as thrown; anything else may come wrapped in a {@link StorageError}).
+ *   An adapter may call it for smaller files too (local disk, S3, Azure and memory do above
+ *   64 KiB, where they read in more than one step anyway), but never makes an extra round
+ *   trip for it below 1 MiB; the bytes it is given are valid only during the call. It is an
+ *   early refusal of big hostile files, never a substitute for checking the whole file:
+ *   small files are read whole, in one step, as before.
+ * - Without options too, no read allocates more than the platform's largest buffer: a
+ *   bigger file is refused with a {@link FileTooLargeError}.
+ *
  * **Errors.** Failures of the backend are thrown as {@link StorageError} (or another
  * {@link EvsrcError}); a missing file is not an error for `read` (it returns `undefined`)
  * nor for `delete`.
@@ -57,13 +78,35 @@ export interface CreateOptions {
   requires?: string;
 }
 
+/**
+ * A file over this many bytes is given to {@link ReadOptions.head} before the rest of it is
+ * read (1 MiB); adapters may do so from a lower size.
+ */
+export const HEAD_CHECK_ABOVE = 1024 * 1024;
+
+/** {@link ReadOptions.head} is given at least this many first bytes of a file (16 KiB; fewer only if the file is shorter). */
+export const READ_HEAD_BYTES = 16 * 1024;
+
+/** Options of {@link FileSystem.read}; see "Size limits and early checks" in the module documentation. */
+export interface ReadOptions {
+  /** Refuse a file over this many bytes with a {@link FileTooLargeError}, without reading it where the size is known first. */
+  readonly maxBytes?: number;
+  /**
+   * Called with the first bytes of a large file (at least {@link READ_HEAD_BYTES}) and its
+   * size in bytes, before the rest is read; throw to stop the read with that error.
+   */
+  readonly head?: (first: Uint8Array, size: number) => void;
+}
+
 /** Where evsrc keeps its files. See the module documentation for the full contract. */
 export interface FileSystem {
   /**
    * Reads a whole file.
+   * @param options a size limit and an early check of large files' first bytes (optional; see {@link ReadOptions}).
    * @returns its bytes, or `undefined` if no file has that name.
+   * @throws {FileTooLargeError} when the file is over `options.maxBytes` (or the platform's largest buffer).
    */
-  read(path: string): Promise<Uint8Array | undefined>;
+  read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined>;
 
   /**
    * Creates a file only if no file of that name exists, atomically (and, with

@@ -1,6 +1,13 @@
 import { FileExistsError, MissingPredecessorError } from '../errors.js';
-import type { CreateOptions, FileSystem, ListOptions } from './file-system.js';
+import {
+  type CreateOptions,
+  type FileSystem,
+  type ListOptions,
+  READ_HEAD_BYTES,
+  type ReadOptions,
+} from './file-system.js';
 import { assertValidPath, assertValidPrefix, compareNames } from './paths.js';
+import { checkReadSize, STREAM_HEAD_ABOVE } from './read-limits.js';
 
 /** Options of {@link InMemoryFileSystem}. */
 export interface InMemoryFileSystemOptions {
@@ -32,12 +39,20 @@ export class InMemoryFileSystem implements FileSystem {
     return this.#files.size;
   }
 
-  async read(path: string): Promise<Uint8Array | undefined> {
+  /** Honours `maxBytes`, and calls `head` for files over 64 KiB, as a network store would. */
+  async read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
     assertValidPath(path);
     await this.#tick();
     const data = this.#files.get(path);
+    if (data === undefined) return undefined;
+    if (options !== undefined) {
+      checkReadSize(path, data.byteLength, options);
+      if (options.head && data.byteLength > STREAM_HEAD_ABOVE) {
+        options.head(data.slice(0, READ_HEAD_BYTES), data.byteLength);
+      }
+    }
     // `new Uint8Array(typed array)` copies about half as many instructions as `slice()` / `from()`.
-    return data === undefined ? undefined : new Uint8Array(data);
+    return new Uint8Array(data);
   }
 
   async create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {

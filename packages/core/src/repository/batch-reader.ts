@@ -4,7 +4,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import type { StoredBatch } from '../model/aggregate.js';
 import { mapOrdered } from '../util/ordered.js';
 import type { DecodedBatch, FileCodec } from './codec.js';
-import { storage, storageList } from './storage.js';
+import { storageList } from './storage.js';
 
 /** A snapshot the batches must continue: the state after `version`, which ends a stored batch. */
 export interface SnapshotAnchor {
@@ -60,7 +60,7 @@ export async function* readBatches(request: BatchReadRequest): AsyncGenerator<De
     if (first === undefined || path.slice(folder.length).includes('/')) {
       throw new MisplacedFileError(path, 'not a batch file name (expected 12 digits and ".batch")');
     }
-    const bytes = await storage('read', path, () => fs.read(path));
+    const bytes = await codec.fetch(fs, path, 'batch');
     if (bytes === undefined) throw new CorruptFileError(path, 'listed, then gone when read');
     // The anchor's events are in the snapshot: only its header is needed.
     if (isAnchor) return { anchor: codec.batchHeader(path, bytes, { type, id, first }), path };

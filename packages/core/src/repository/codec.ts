@@ -1,9 +1,35 @@
 import type { DataKeys } from '../codec/keys.js';
 import { CodecPipeline, type FilePlace, needsDataKey } from '../codec/pipeline.js';
-import { CorruptFileError, MisplacedFileError, MissingKeyError, UnsupportedFormatError } from '../errors.js';
-import { type BatchHeader, type ParsedFile, readFile, type SnapshotHeader, writeFile } from '../format/envelope.js';
+import {
+  CorruptFileError,
+  FileTooLargeError,
+  MisplacedFileError,
+  MissingKeyError,
+  UnsupportedFormatError,
+} from '../errors.js';
+import { formatCheckpoint } from '../feed/layout.js';
+import {
+  type BatchHeader,
+  checkHead,
+  type ParsedFile,
+  readFile,
+  type SnapshotHeader,
+  writeFile,
+} from '../format/envelope.js';
+import { batchPath, snapshotPath } from '../format/layout.js';
+import type { FileSystem } from '../fs/file-system.js';
 import type { EventMetadata, StoredEvent } from '../model/event-record.js';
 import type { Format } from '../parsers/parser.js';
+import { byteLimit, readWithin } from './storage.js';
+
+/** The default of the repository's `maxFileBytes`: 256 MiB. */
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+/** Headers are far smaller (at most 16 KiB): a body this far below the limit makes a file below it. */
+const NEAR_LIMIT = 64 * 1024;
+/** The longest feed checkpoint a batch header can name (12-digit position, 256 batches per entry, an entry id). */
+const LONGEST_CHECKPOINT = formatCheckpoint({ position: 999_999_999_999, index: 255, id: 'f'.repeat(16) });
+/** `hcrc32` is written in up to 10 digits (as few as 1). */
+const HCRC_DIGITS = 9;
 
 /** A batch file, checked against its path and decoded. */
 export interface DecodedBatch {
@@ -31,21 +57,54 @@ export type SnapshotFields = Omit<SnapshotHeader, Derived>;
  */
 export class FileCodec {
   readonly #formats = new Map<string, Format>();
+  /** The largest batch or snapshot file read or written, in bytes. */
+  readonly maxFileBytes: number;
 
   /**
    * @param pipeline the codec stages for new files, and the keys to read encrypted ones (default: plain).
    * @param dataKeys where per-aggregate data keys come from (needed to read or write files encrypted with them).
+   * @param maxFileBytes the largest file read or written (default 256 MiB; `Infinity`: the platform's largest buffer).
+   * @throws {ConfigurationError} for a `maxFileBytes` that is not a number of at least 1.
    */
   constructor(
     readonly writeFormat: Format,
     readable: readonly Format[],
     readonly pipeline: CodecPipeline = new CodecPipeline(),
     readonly dataKeys?: DataKeys,
+    maxFileBytes?: number,
   ) {
     for (const f of [writeFormat, ...readable]) this.#formats.set(f.name, f);
+    this.maxFileBytes = byteLimit('maxFileBytes', maxFileBytes, DEFAULT_MAX_FILE_BYTES);
   }
 
-  /** Encodes a batch file; `dataKey` is the aggregate's data key when the pipeline writes with data keys. */
+  /**
+   * Reads the bytes of a batch or snapshot file from `fs`: a file over {@link maxFileBytes}
+   * is refused before it is read (where `fs` knows the size first, else after), and a large
+   * file's header is checked against its size before the rest is read (where `fs` reads in
+   * steps), so a big file that is not an evsrc file, or truncated, costs one small read.
+   * Decode the bytes with {@link readBatch} / {@link readSnapshot}, which check them whole.
+   * @throws {FileTooLargeError} {CorruptFileError} {UnsupportedFormatError} {StorageError}
+   */
+  fetch(fs: FileSystem, path: string, kind: 'batch' | 'snapshot'): Promise<Uint8Array | undefined> {
+    return readWithin(fs, path, {
+      maxBytes: this.maxFileBytes,
+      head: (first, size) => checkHead(path, first, size, kind),
+    });
+  }
+
+  /** Refuses to write a file no reader with these limits could read. */
+  #checkWritable(path: () => string, size: number, fields: { raw?: number }): void {
+    if (size > this.maxFileBytes) throw new FileTooLargeError(path(), size, this.maxFileBytes);
+    const max = this.pipeline.maxDecompressedBytes;
+    if (fields.raw !== undefined && fields.raw > max) {
+      throw new FileTooLargeError(path(), fields.raw, max, 'codec.maxDecompressedBytes', 'its body decompresses to');
+    }
+  }
+
+  /**
+   * Encodes a batch file; `dataKey` is the aggregate's data key when the pipeline writes with data keys.
+   * @throws {FileTooLargeError} when the file would be over {@link maxFileBytes} (or its body over `maxDecompressedBytes`).
+   */
   encodeBatch(fields: BatchFields, events: readonly StoredEvent[], dataKey?: Uint8Array): Uint8Array {
     return this.stageBatch(fields, events, dataKey)(fields.feed);
   }
@@ -65,19 +124,28 @@ export class FileCodec {
     const staged = this.pipeline.encode(this.writeFormat.events.encode(events), place, dataKey);
     const { feed: _given, ...rest } = fields;
     const parser = this.writeFormat.events.name;
-    return (feed) =>
+    const build = (feed: string | undefined) =>
       writeFile<BatchHeader>(
         { kind: 'batch', parser, ...rest, ...(feed === undefined ? {} : { feed }), ...staged.fields },
         staged.body,
       );
+    // Checked now, before a feed logs the batch (a refusal in the feed writer would fail every
+    // save grouped with it). Far below the limit the body's size is enough; near it, the file
+    // is built once with the longest checkpoint and hcrc32 (erring by at most 40 bytes).
+    const near = staged.body.byteLength + NEAR_LIMIT > this.maxFileBytes;
+    const longest = near ? build(LONGEST_CHECKPOINT).byteLength + HCRC_DIGITS : 0;
+    this.#checkWritable(() => batchPath(fields.type, fields.id, fields.first), longest, staged.fields);
+    return build;
   }
 
-  /** Encodes a snapshot file; `dataKey` as for {@link encodeBatch}. */
+  /** Encodes a snapshot file; `dataKey` and errors as for {@link encodeBatch}. */
   encodeSnapshot(fields: SnapshotFields, state: unknown, dataKey?: Uint8Array): Uint8Array {
     const place: FilePlace = { kind: 'snapshot', type: fields.type, id: fields.id, position: fields.version };
     const staged = this.pipeline.encode(this.writeFormat.snapshots.encode(state), place, dataKey);
     const header = { kind: 'snapshot' as const, parser: this.writeFormat.snapshots.name, ...fields, ...staged.fields };
-    return writeFile<SnapshotHeader>(header, staged.body);
+    const bytes = writeFile<SnapshotHeader>(header, staged.body);
+    this.#checkWritable(() => snapshotPath(fields.type, fields.id, fields.version), bytes.byteLength, staged.fields);
+    return bytes;
   }
 
   /** The aggregate's data key when new files need one (fetched or created through `dataKeys`), else `undefined`. */

@@ -26,6 +26,18 @@ export interface RepositoryOptions {
    * settings are read, as their headers say (encrypted ones need their key in the keyring).
    */
   readonly codec?: CodecOptions;
+  /**
+   * The largest batch or snapshot file read or written, in bytes (default 256 MiB;
+   * `Infinity`: no limit but the platform's largest buffer, 4 GiB on Node 20). A larger file is refused with a
+   * `FileTooLargeError` (`EVSRC_FILE_TOO_LARGE`) naming it, its size and the limit, before
+   * its bytes are read wherever the file system tells the size first (all of evsrc's
+   * adapters do); a save or snapshot that would write one is refused the same way, so
+   * that no reader with the same setting meets a file it cannot read. Batches are one
+   * save's events and snapshots one aggregate's state: real ones are kilobytes, rarely
+   * megabytes; 256 MiB leaves ample room while bounding the memory a hostile or damaged
+   * file can take (a JSON body cannot exceed 512 MiB anyway: V8's longest string).
+   */
+  readonly maxFileBytes?: number;
   /** Extra formats to read, besides JSON, MessagePack and `format`. */
   readonly readFormats?: readonly Format[];
   /** The clock stamped on stored events, in ms since the epoch (default `Date.now`). */

@@ -101,7 +101,8 @@ export class Repository {
       options.format === 'msgpack' ? msgpack : options.format === 'json' || !options.format ? json : options.format;
     const pipeline = new CodecPipeline(options.codec);
     const dataKeys = pipeline.keyring ? new DataKeys(this.fileSystem, pipeline.keyring) : undefined;
-    this.#codec = new FileCodec(format, [json, msgpack, ...(options.readFormats ?? [])], pipeline, dataKeys);
+    const readable = [json, msgpack, ...(options.readFormats ?? [])];
+    this.#codec = new FileCodec(format, readable, pipeline, dataKeys, options.maxFileBytes);
     this.#clock = options.clock ?? Date.now;
     const cache = options.cache;
     this.#cache = cache ? new AggregateCache(cache === true ? 1000 : (cache.maxEntries ?? 1000)) : undefined;
@@ -379,7 +380,7 @@ export class Repository {
     commit: string,
     pending: Aggregate['pendingEvents'],
   ): Promise<EventRecord[] | undefined> {
-    const bytes = await storage('read', path, () => this.fileSystem.read(path));
+    const bytes = await this.#codec.fetch(this.fileSystem, path, 'batch');
     if (bytes === undefined) return undefined;
     const header = this.#codec.batchHeader(path, bytes, { type: reg.type, id, first });
     if (header.commit !== commit || header.last > last) return undefined;
@@ -396,7 +397,7 @@ export class Repository {
     const folder = eventsFolder(reg.type, id);
     let lastName = batchPath(reg.type, id, known);
     for await (const name of storageList(this.fileSystem, folder, { startAfter: lastName })) lastName = name;
-    const bytes = await storage('read', lastName, () => this.fileSystem.read(lastName));
+    const bytes = await this.#codec.fetch(this.fileSystem, lastName, 'batch');
     if (bytes === undefined) return known;
     return this.#codec.batchHeader(lastName, bytes, { type: reg.type, id }).last;
   }
@@ -546,7 +547,7 @@ export class Repository {
     toTime: number,
   ): Promise<{ aggregate: Aggregate; anchor: SnapshotAnchor } | undefined> {
     try {
-      const bytes = await storage('read', path, () => this.fileSystem.read(path));
+      const bytes = await this.#codec.fetch(this.fileSystem, path, 'snapshot');
       if (bytes === undefined) return undefined;
       const snapshot = await this.#codec.readSnapshot(path, bytes, { type: reg.type, id, version });
       const { header } = snapshot;

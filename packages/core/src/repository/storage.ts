@@ -1,5 +1,13 @@
-import { ConfigurationError, ErrorCode, isEvsrcError, StorageError, TimeoutError } from '../errors.js';
-import type { CreateOptions, FileSystem, ListOptions } from '../fs/file-system.js';
+import {
+  ConfigurationError,
+  ErrorCode,
+  FileTooLargeError,
+  isEvsrcError,
+  StorageError,
+  TimeoutError,
+} from '../errors.js';
+import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from '../fs/file-system.js';
+import { MAX_READ_BYTES } from '../fs/read-limits.js';
 
 /** Runs a file system call, turning any non-evsrc failure into a {@link StorageError} naming the path. */
 export async function storage<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
@@ -9,6 +17,20 @@ export async function storage<T>(operation: string, path: string, call: () => Pr
     if (isEvsrcError(error)) throw error;
     throw new StorageError(operation, path, error);
   }
+}
+
+/**
+ * Reads a file like `fs.read(path, options)` (failures as in {@link storage}), and checks
+ * `options.maxBytes` again after the read, for file systems that do not know the option.
+ * @throws {FileTooLargeError} when the file is over `options.maxBytes`.
+ */
+export async function readWithin(fs: FileSystem, path: string, options: ReadOptions): Promise<Uint8Array | undefined> {
+  const bytes = await storage('read', path, () => fs.read(path, options));
+  const max = options.maxBytes;
+  if (bytes !== undefined && max !== undefined && bytes.byteLength > max) {
+    throw new FileTooLargeError(path, bytes.byteLength, max);
+  }
+  return bytes;
 }
 
 /** Lists like `fs.list`, turning any non-evsrc failure into a {@link StorageError} naming the prefix. */
@@ -37,6 +59,19 @@ export function operationTimeout(value: number | undefined): number | undefined 
     );
   }
   return value;
+}
+
+/**
+ * Checks a limit in bytes given in the options: a positive number (`Infinity`: none, that
+ * is, the largest buffer this Node can allocate).
+ * @throws {ConfigurationError} for anything else.
+ */
+export function byteLimit(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 1)) {
+    throw new ConfigurationError(`${name} must be a number of bytes of at least 1 (or Infinity), not ${String(value)}`);
+  }
+  return Math.min(Math.floor(value), MAX_READ_BYTES);
 }
 
 /**
@@ -86,8 +121,8 @@ export class BoundedFileSystem implements FileSystem {
     return this.inner.readConcurrency;
   }
 
-  read(path: string): Promise<Uint8Array | undefined> {
-    return withTimeout('read', path, this.timeoutMs, () => this.inner.read(path));
+  read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    return withTimeout('read', path, this.timeoutMs, () => this.inner.read(path, options));
   }
 
   create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {

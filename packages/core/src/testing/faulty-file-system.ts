@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageError } from '../errors.js';
-import type { CreateOptions, FileSystem, ListOptions } from '../fs/file-system.js';
+import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from '../fs/file-system.js';
 import { seededRandom } from './seeded-random.js';
 
 /** The operations of the {@link FileSystem} port that faults can hit. */
@@ -184,8 +184,8 @@ export class FaultyFileSystem implements FileSystem {
     return hung.length;
   }
 
-  read(path: string): Promise<Uint8Array | undefined> {
-    return this.#run('read', path, () => this.inner.read(path));
+  read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    return this.#run('read', path, () => this.inner.read(path, options));
   }
 
   create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {

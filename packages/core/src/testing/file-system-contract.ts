@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, FileExistsError, InvalidPathError, isEvsrcError } from '../errors.js';
-import type { FileSystem } from '../fs/file-system.js';
+import {
+  CorruptFileError,
+  ErrorCode,
+  FileExistsError,
+  FileTooLargeError,
+  InvalidPathError,
+  isEvsrcError,
+} from '../errors.js';
+import { type FileSystem, HEAD_CHECK_ABOVE, READ_HEAD_BYTES } from '../fs/file-system.js';
 import { collect } from './collect.js';
 
 /** How {@link describeFileSystemContract} gets file systems to test. */
@@ -159,6 +166,63 @@ export function describeFileSystemContract(name: string, options: FileSystemCont
       expect(Buffer.from(back).equals(Buffer.from(big))).toBe(true);
       await fs.replace('bin/empty', all);
       expect(Buffer.from((await fs.read('bin/empty')) as Uint8Array).equals(Buffer.from(all))).toBe(true);
+    });
+
+    it('refuses a file over maxBytes with a typed error naming it, its size and the limit', async () => {
+      const fs = await open();
+      const data = new Uint8Array(randomBytes(1000));
+      await fs.create('limit/small', data);
+      await fs.create('limit/empty', new Uint8Array(0));
+      expect(Buffer.from((await fs.read('limit/small', { maxBytes: 1000 })) as Uint8Array).equals(data)).toBe(true);
+      const err = await fs.read('limit/small', { maxBytes: 999 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FileTooLargeError);
+      expect(isEvsrcError(err, ErrorCode.FileTooLarge)).toBe(true);
+      expect(err).toMatchObject({ path: 'limit/small', size: 1000, limit: 999 });
+      expect(String(err)).toMatch(/limit\/small.*1000 bytes.*999 bytes/);
+      expect((await fs.read('limit/empty', { maxBytes: 0 }))?.byteLength).toBe(0);
+      expect(await fs.read('limit/missing', { maxBytes: 0 })).toBeUndefined();
+    });
+
+    it('refuses a large file over maxBytes from its size, and still reads it within the limit', async () => {
+      const fs = await open();
+      const big = new Uint8Array(randomBytes(2 * 1024 * 1024 + 7));
+      await fs.create('limit/big', big);
+      const err = await fs.read('limit/big', { maxBytes: 1024 * 1024 }).catch((e: unknown) => e);
+      expect(isEvsrcError(err, ErrorCode.FileTooLarge)).toBe(true);
+      expect(err).toMatchObject({ path: 'limit/big', size: big.byteLength, limit: 1024 * 1024 });
+      // The refused read left the client usable.
+      const back = (await fs.read('limit/big', { maxBytes: big.byteLength })) as Uint8Array;
+      expect(Buffer.from(back).equals(Buffer.from(big))).toBe(true);
+    });
+
+    it('gives a large file’s first bytes and size to head before the rest, and stops with what head throws', async () => {
+      const fs = await open();
+      const big = new Uint8Array(randomBytes(HEAD_CHECK_ABOVE + 12_345));
+      await fs.create('head/big', big);
+      const calls: { first: Uint8Array; size: number }[] = [];
+      const head = (first: Uint8Array, size: number) => {
+        calls.push({ first: first.slice(), size });
+      };
+      const back = (await fs.read('head/big', { head })) as Uint8Array;
+      expect(Buffer.from(back).equals(Buffer.from(big))).toBe(true);
+      expect(calls).toHaveLength(1);
+      const [{ first, size }] = calls as [{ first: Uint8Array; size: number }];
+      expect(size).toBe(big.byteLength);
+      expect(first.byteLength).toBeGreaterThanOrEqual(READ_HEAD_BYTES);
+      expect(Buffer.from(first).equals(Buffer.from(big.subarray(0, first.byteLength)))).toBe(true);
+      const refusal = new CorruptFileError('head/big', 'refused by its head');
+      const err = await fs
+        .read('head/big', {
+          head: () => {
+            throw refusal;
+          },
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBe(refusal);
+      // Small files are read whole: head is optional for them, and their bytes are intact.
+      await fs.create('head/small', big.subarray(0, 100));
+      expect((await fs.read('head/small', { head, maxBytes: 100 }))?.byteLength).toBe(100);
+      expect(Buffer.from((await fs.read('head/big')) as Uint8Array).equals(Buffer.from(big))).toBe(true);
     });
 
     it('keeps no reference to the caller’s buffers', async () => {
