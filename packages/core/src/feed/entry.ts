@@ -27,6 +27,12 @@ export interface LoggedBatchInfo {
    * only while that batch exists, like the save itself.
    */
   readonly after?: number;
+  /**
+   * The commit id of the batch this one follows: a roll-forward completes the batch only
+   * while that very batch is in place (not another written at its versions after the store
+   * lost it).
+   */
+  readonly afterCommit?: string;
 }
 
 /** One batch of a log entry, with the bytes its file must hold. */
@@ -35,8 +41,11 @@ export interface LoggedBatch extends LoggedBatchInfo {
 }
 
 /** Only the {@link LoggedBatchInfo} fields of `batch`, in the order entries store them. */
-export function infoOf({ path, type, id, first, last, commit, after }: LoggedBatchInfo): LoggedBatchInfo {
-  return after === undefined ? { path, type, id, first, last, commit } : { path, type, id, first, last, commit, after };
+export function infoOf({ path, type, id, first, last, commit, after, afterCommit }: LoggedBatchInfo): LoggedBatchInfo {
+  const info: { -readonly [K in keyof LoggedBatchInfo]: LoggedBatchInfo[K] } = { path, type, id, first, last, commit };
+  if (after !== undefined) info.after = after;
+  if (afterCommit !== undefined) info.afterCommit = afterCommit;
+  return info;
 }
 
 /**
@@ -129,6 +138,7 @@ function batchInfo(path: string, item: unknown): LoggedBatchInfo & { bytes: numb
     isInt(b.last) &&
     isStr(b.commit) &&
     (b.after === undefined || (isInt(b.after) && b.after >= 1 && b.after < (b.first as number))) &&
+    (b.afterCommit === undefined || (isStr(b.afterCommit) && b.after !== undefined)) &&
     isInt(b.bytes);
   if (!ok) throw new CorruptFileError(path, 'malformed batch in feed entry header');
   const info = b as unknown as LoggedBatchInfo & { bytes: number };

@@ -283,6 +283,7 @@ export class Feed {
       waited += step;
     }
     this.#checkLogged(logged, position, checkpoint);
+    if (!(await this.#followsWhatItFollowed(logged))) return undefined;
     const after =
       logged.after === undefined ? undefined : { requires: batchPath(logged.type, logged.id, logged.after) };
     try {
@@ -295,6 +296,20 @@ export class Feed {
       if (bytes === undefined) throw new CorruptFileError(path, 'a batch file existed, then was gone when read');
       return bytes;
     }
+  }
+
+  /**
+   * Before a roll-forward: the batch the logged one follows must be the very batch its
+   * save followed (same commit id). After the store lost that batch and another save wrote
+   * those versions again, the intent is stale — its save was refused — and is never completed.
+   */
+  async #followsWhatItFollowed(logged: LoggedBatch): Promise<boolean> {
+    if (logged.after === undefined || logged.afterCommit === undefined) return true;
+    const path = batchPath(logged.type, logged.id, logged.after);
+    const bytes = await storage('read', path, () => this.#fs.read(path));
+    if (bytes === undefined) return false;
+    const previous = { ...logged, path, first: logged.after, bytes };
+    return this.#codec.headerOf(previous, bytes).commit === logged.afterCommit;
   }
 
   /**

@@ -38,6 +38,8 @@ export interface AggregateClass<A extends Aggregate = Aggregate> {
 export interface StoredBatch {
   readonly first: number;
   readonly last: number;
+  /** Its commit id, when known. */
+  readonly commit?: string;
 }
 
 /** @internal Key of the repository-only API of an aggregate. */

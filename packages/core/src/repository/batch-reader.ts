@@ -74,8 +74,8 @@ export async function* readBatches(request: BatchReadRequest): AsyncGenerator<De
       checked = true;
       const found = file.anchor ? { ...file.anchor, path: file.path } : undefined;
       checkAnchor(anchor as SnapshotAnchor, found);
-      const { first, last } = file.anchor as StoredBatch;
-      request.onAnchor?.({ first, last }, file.path);
+      const { first, last, commit } = file.anchor as StoredBatch;
+      request.onAnchor?.(commit === undefined ? { first, last } : { first, last, commit }, file.path);
       previous = file.path;
       continue;
     }

@@ -275,7 +275,8 @@ export class Repository {
     const { id } = aggregate;
     const first = aggregate.storedVersion + 1;
     const last = first + pending.length - 1;
-    const after = await this.#predecessor(reg, aggregate);
+    const previous = await this.#predecessor(reg, aggregate);
+    const after = previous?.first;
     const requires = after === undefined ? undefined : batchPath(reg.type, id, after);
     const timestamp = Math.max(this.#clock(), inner.lastTimestamp());
     const commit = inner.commitId();
@@ -301,7 +302,7 @@ export class Repository {
     // header), so that a crash between the two writes cannot leave a batch the feed misses.
     const encode = this.#codec.stageBatch(fields, stored, dataKey);
     const bytes = log
-      ? (await log.append({ path, ...fields, ...(after === undefined ? {} : { after }), encode })).bytes
+      ? (await log.append({ path, ...fields, ...followed(previous), encode })).bytes
       : encode(undefined);
     let records: EventRecord[];
     try {
@@ -331,13 +332,13 @@ export class Repository {
       }
       if (landed.length < pending.length) {
         // An earlier attempt stored only the events pending then: they are stored, the rest go in the next batch.
-        this.#committed(reg, aggregate, landed);
+        this.#committed(reg, aggregate, landed, commit);
         return [...landed, ...(await this.#save(aggregate, upTo, options))];
       }
       records = landed;
     }
     const previousVersion = aggregate.storedVersion;
-    this.#committed(reg, aggregate, records);
+    this.#committed(reg, aggregate, records, commit);
     if (reg.snapshots?.({ aggregate, previousVersion, version: last }) && aggregate.version === last) {
       await this.#writeSnapshot(reg, aggregate);
     }
@@ -345,22 +346,26 @@ export class Repository {
   }
 
   /**
-   * The first version of the batch this save must follow (`undefined` for an aggregate's first batch).
+   * The batch this save must follow (`undefined` for an aggregate's first batch).
    * @throws {ConcurrencyError} when the aggregate was loaded as of a version inside a
    *   batch (time travel): the stream goes on past it, so nothing can follow it.
    */
-  async #predecessor(reg: Registered, aggregate: Aggregate): Promise<number | undefined> {
+  async #predecessor(reg: Registered, aggregate: Aggregate): Promise<StoredBatch | undefined> {
     const stored = aggregate.storedVersion;
     if (stored === 0) return undefined;
     const batch = aggregate[internal].storedBatch();
-    if (batch?.last === stored) return batch.first;
+    if (batch?.last === stored) return batch;
     const latest = batch ? await this.#latestVersion(reg, aggregate.id, batch.first) : stored;
     throw new ConcurrencyError(reg.type, aggregate.id, stored, Math.max(latest, stored + 1));
   }
 
-  /** Marks `records` stored on the aggregate, tells its observers and caches it. */
-  #committed(reg: Registered, aggregate: Aggregate, records: readonly EventRecord[]): void {
-    for (const err of aggregate[internal].committed(records)) {
+  /** Marks `records` (stored by the save `commit`) stored on the aggregate, tells its observers and caches it. */
+  #committed(reg: Registered, aggregate: Aggregate, records: readonly EventRecord[], commit: string): void {
+    const inner = aggregate[internal];
+    const errors = inner.committed(records);
+    const first = records[0]?.version;
+    if (first !== undefined) inner.setStoredBatch({ first, last: first + records.length - 1, commit });
+    for (const err of errors) {
       this.#onError(err, { operation: 'observer', aggregateType: reg.type, aggregateId: aggregate.id });
     }
     this.#remember(reg, aggregate);
@@ -510,7 +515,7 @@ export class Repository {
     outer: for await (const batch of batches) {
       const { events, path } = batch;
       const { first, last } = batch.header;
-      inner.setStoredBatch({ first, last });
+      inner.setStoredBatch({ first, last, commit: batch.header.commit });
       for (let i = 0; i < events.length; i++) {
         const stored = events[i] as StoredEvent;
         const version = first + i;
@@ -648,6 +653,14 @@ export class Repository {
 }
 
 const cacheKey = (type: string, id: string) => `${type}\0${id}`;
+
+/** What a feed intent records of the batch it follows (see `LoggedBatchInfo.after`). */
+function followed(previous: StoredBatch | undefined): { after?: number; afterCommit?: string } {
+  if (previous === undefined) return {};
+  return previous.commit === undefined
+    ? { after: previous.first }
+    : { after: previous.first, afterCommit: previous.commit };
+}
 
 /** The error of a save whose predecessor batch is gone: the store lost data behind the writer's back. */
 function lostPredecessor(type: string, id: string, aggregate: Aggregate, cause: unknown): StreamIntegrityError {

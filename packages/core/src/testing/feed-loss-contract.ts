@@ -76,7 +76,13 @@ export function feedLossTests({ timeout, open, repo }: FeedLossContext): void {
       const stopped = await failure(writer.save(a));
       expect(isEvsrcError(stopped, ErrorCode.StreamIntegrity), String(stopped)).toBe(true);
       expect(stopped).toMatchObject({ kind: 'lost' });
-      // Other saves take positions 4 and 5 again, and go on.
+      // Its intent stays in the log (position 4). The writer reloads (version 3) and saves
+      // version 4 again: the stale intent must never be completed on top of it.
+      const reloaded = await writer.get(TestAccount, 'lossy');
+      expect(reloaded.version).toBe(3);
+      reloaded.deposit(20);
+      await writer.save(reloaded);
+      // Other saves take the next positions, and go on.
       const other = repo(fs);
       for (const id of ['new-1', 'new-2', 'new-3']) {
         const c = new TestAccount(id);
@@ -91,7 +97,17 @@ export function feedLossTests({ timeout, open, repo }: FeedLossContext): void {
       expect(isEvsrcError(watched, ErrorCode.FeedIntegrity), String(watched)).toBe(true);
       // A reader that had not passed the lost positions sees one consistent log.
       const fresh = await collect(repo(fs).feed.read());
-      expect(fresh.map((x) => x.aggregateId)).toEqual(['lossy', 'lossy', 'lossy', 'new-1', 'new-2', 'new-3']);
+      expect(fresh.map((x) => `${x.aggregateId}@${x.firstVersion}`)).toEqual([
+        'lossy@1',
+        'lossy@2',
+        'lossy@3',
+        'lossy@4',
+        'new-1@1',
+        'new-2@1',
+        'new-3@1',
+      ]);
+      const final = await repo(fs).get(TestAccount, 'lossy');
+      expect([final.version, final.balance]).toEqual([4, 1 + 2 + 20]);
     },
     timeout,
   );
