@@ -280,7 +280,11 @@ describe('crypto-shredding: per-aggregate data keys', () => {
     await saveSome(rotated, 'c');
     expect((await repoOn(fs, shred('k2', { k1, k2 })).get(Account, 'a')).balance).toBe(60);
     const keyFile = async (id: string) =>
-      JSON.parse(Buffer.from((await fs.read(dataKeyPath('account', id))) as Uint8Array).toString()).key;
+      JSON.parse(
+        Buffer.from((await fs.read(dataKeyPath('account', id))) as Uint8Array)
+          .toString('latin1')
+          .split('\n')[0] as string,
+      ).key;
     expect([await keyFile('a'), await keyFile('c')]).toEqual(['k1', 'k2']);
   });
 

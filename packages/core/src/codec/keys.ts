@@ -6,7 +6,9 @@ import {
   ForgottenError,
   isEvsrcError,
   MissingKeyError,
+  UnsupportedFormatError,
 } from '../errors.js';
+import { openSealedFile, sealFile } from '../format/envelope.js';
 import { aggregateFolder } from '../format/layout.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { readWithin, storage } from '../repository/storage.js';
@@ -37,8 +39,20 @@ export interface EncryptionOptions {
   readonly perAggregateKeys?: boolean;
 }
 
-/** A data key file is one line of a few hundred bytes: anything over 64 KiB is refused unread. */
+/** A data key file is a few hundred bytes: anything over 64 KiB is refused unread. */
 const KEY_FILE_READ = { maxBytes: 64 * 1024 } as const;
+
+/**
+ * Data key files (and tombstones) are written as format 2: a header line sealed with
+ * `hcrc32`, then the wrapped key as raw bytes, covered by the header's `crc32`. Format 1
+ * (one line of JSON, no checksum) is still read: its files start with exactly
+ * {@link FIRST_FORMAT_START}, which no single damaged bit of a format-2 file can produce.
+ */
+const KEY_FILE_FORMAT = 2;
+const FIRST_FORMAT_START = '{"evsrc":1,';
+const firstFormatStart = new TextEncoder().encode(FIRST_FORMAT_START);
+const isFirstFormat = (bytes: Uint8Array) =>
+  bytes.byteLength >= firstFormatStart.byteLength && firstFormatStart.every((b, i) => bytes[i] === b);
 
 /** The header `key` value of a file encrypted with its aggregate's data key. */
 export const AGGREGATE_KEY = '@aggregate';
@@ -123,10 +137,10 @@ export class DataKeys {
     const key = new Uint8Array(randomBytes(KEY_BYTES));
     const master = this.keyring.currentId;
     const sealed = seal(this.keyring.get(path, master), key, dataKeyAad(type, id));
-    const file = { evsrc: 1, kind: 'data-key', type, id, key: master, iv: sealed.iv };
-    const line = `${JSON.stringify({ ...file, wrapped: Buffer.from(sealed.data).toString('base64') })}\n`;
+    const header = { evsrc: KEY_FILE_FORMAT, kind: 'data-key', type, id, key: master, iv: sealed.iv };
+    const file = sealFile({ ...header, bytes: sealed.data.byteLength }, sealed.data);
     try {
-      await storage('create', path, () => this.fileSystem.create(path, encoder.encode(line)));
+      await storage('create', path, () => this.fileSystem.create(path, file));
     } catch (error) {
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
       return this.forRead(type, id);
@@ -141,9 +155,10 @@ export class DataKeys {
    */
   async forget(type: string, id: string): Promise<void> {
     const path = dataKeyPath(type, id);
-    const tombstone = `${JSON.stringify({ evsrc: 1, kind: 'data-key', type, id, forgotten: true })}\n`;
+    const none = new Uint8Array(0);
+    const tombstone = sealFile({ evsrc: KEY_FILE_FORMAT, kind: 'data-key', type, id, forgotten: true, bytes: 0 }, none);
     this.#cache.delete(`${type}\0${id}`);
-    await storage('replace', path, () => this.fileSystem.replace(path, encoder.encode(tombstone)));
+    await storage('replace', path, () => this.fileSystem.replace(path, tombstone));
   }
 
   /** The key, `undefined` when forgotten (or, with `absentOk`, when none exists yet). */
@@ -156,17 +171,11 @@ export class DataKeys {
       if (absentOk) return undefined;
       throw new ForgottenError(type, id);
     }
-    let file: Record<string, unknown>;
-    try {
-      file = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
-    } catch (error) {
-      throw new CorruptFileError(path, 'unreadable data key file', error);
-    }
+    const { file, wrapped } = isFirstFormat(bytes) ? readFirstFormat(path, bytes) : readSealed(path, bytes);
     if (file.forgotten === true) throw new ForgottenError(type, id);
     if (file.type !== type || file.id !== id || typeof file.key !== 'string' || typeof file.iv !== 'string') {
       throw new CorruptFileError(path, 'malformed data key file');
     }
-    const wrapped = new Uint8Array(Buffer.from(String(file.wrapped), 'base64'));
     const key = open(path, this.keyring.get(path, file.key), { data: wrapped, iv: file.iv }, dataKeyAad(type, id));
     this.#remember(type, id, key);
     return key;
@@ -176,4 +185,43 @@ export class DataKeys {
     if (this.#cache.size >= this.maxCached) this.#cache.clear();
     this.#cache.set(`${type}\0${id}`, key);
   }
+}
+
+/** A data key file's fields and its wrapped key. */
+interface KeyFile {
+  readonly file: Record<string, unknown>;
+  readonly wrapped: Uint8Array;
+}
+
+/** Reads a format-1 data key file (one line of JSON, no checksum) exactly as before format 2. */
+function readFirstFormat(path: string, bytes: Uint8Array): KeyFile {
+  let file: Record<string, unknown>;
+  try {
+    file = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  } catch (error) {
+    throw new CorruptFileError(path, 'unreadable data key file', error);
+  }
+  // Only format 2 has checksums: one in a format-1 file means a damaged format-2 file.
+  if (typeof file !== 'object' || file === null || 'hcrc32' in file) {
+    throw new CorruptFileError(path, 'malformed data key file');
+  }
+  return { file, wrapped: new Uint8Array(Buffer.from(String(file.wrapped), 'base64')) };
+}
+
+/**
+ * Reads a format-2 data key file: both checksums first, then its kind and version.
+ * @throws {CorruptFileError} naming `path` for any damage; {@link UnsupportedFormatError} for a newer format.
+ */
+function readSealed(path: string, bytes: Uint8Array): KeyFile {
+  const { header, body } = openSealedFile(path, bytes, 'data key file');
+  if (header.kind !== 'data-key' || !Number.isSafeInteger(header.evsrc) || (header.evsrc as number) < 2) {
+    throw new CorruptFileError(path, 'malformed data key file');
+  }
+  if ((header.evsrc as number) > KEY_FILE_FORMAT) {
+    throw new UnsupportedFormatError(path, `data key file format ${header.evsrc} is newer than ${KEY_FILE_FORMAT}`);
+  }
+  if (header.bytes === undefined || (header.forgotten === true && body.byteLength !== 0)) {
+    throw new CorruptFileError(path, 'malformed data key file');
+  }
+  return { file: header, wrapped: body };
 }

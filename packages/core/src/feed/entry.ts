@@ -1,6 +1,5 @@
-import { crc32 } from 'node:zlib';
 import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
-import { checkHeaderEnd, sealHeader } from '../format/envelope.js';
+import { openSealedFile, sealFile } from '../format/envelope.js';
 import { batchPath } from '../format/layout.js';
 import { ENTRY_ID } from './layout.js';
 
@@ -68,7 +67,6 @@ export interface FeedEntry {
   readonly batches: LoggedBatch[];
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
 const KIND = 'feed-entry';
 const ENTRY_FORMAT = 1;
 
@@ -88,29 +86,15 @@ export function encodeEntry(position: number, batches: readonly LoggedBatch[], l
     position,
     ...(link === undefined ? {} : link.prev === undefined ? { id: link.id } : { id: link.id, prev: link.prev }),
     batches: batches.map((b) => ({ ...infoOf(b), bytes: b.bytes.byteLength })),
-    crc32: crc32(body),
   };
-  const head = sealHeader(header);
-  const out = new Uint8Array(head.byteLength + body.byteLength);
-  out.set(head, 0);
-  out.set(body, head.byteLength);
-  return out;
+  return sealFile(header, body);
 }
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isStr = (v: unknown): v is string => typeof v === 'string';
 
-/** Parses and checks the header line of a log entry (its own checksum included). */
-function readHeader(path: string, line: Uint8Array, position: number): Record<string, unknown> {
-  let header: Record<string, unknown>;
-  try {
-    const parsed: unknown = JSON.parse(decoder.decode(line));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    header = parsed as Record<string, unknown>;
-  } catch (error) {
-    throw new CorruptFileError(path, `unreadable feed entry header: ${(error as Error).message}`, error);
-  }
-  checkHeaderEnd(path, line, header, { sealed: true });
+/** Checks the fields of a log entry's header (whose checksums {@link openSealedFile} checked). */
+function checkHeader(path: string, header: Record<string, unknown>, position: number): void {
   if (header.kind !== KIND) throw new CorruptFileError(path, `not a feed entry (kind ${JSON.stringify(header.kind)})`);
   if (!isInt(header.evsrc) || header.evsrc > ENTRY_FORMAT) {
     throw new UnsupportedFormatError(path, `feed entry format ${String(header.evsrc)} is newer than ${ENTRY_FORMAT}`);
@@ -119,10 +103,9 @@ function readHeader(path: string, line: Uint8Array, position: number): Record<st
     throw new CorruptFileError(path, `feed entry says position ${String(header.position)}, its name says ${position}`);
   }
   const link = (v: unknown) => v === undefined || (isStr(v) && ENTRY_ID.test(v));
-  if (!Array.isArray(header.batches) || !isInt(header.crc32) || !link(header.id) || !link(header.prev)) {
+  if (!Array.isArray(header.batches) || !link(header.id) || !link(header.prev)) {
     throw new CorruptFileError(path, 'malformed feed entry header');
   }
-  return header;
 }
 
 /** Checks one batch of the header: its fields, and that its path is where its type, id and version put it. */
@@ -172,13 +155,8 @@ export function decodeEntry(path: string, bytes: Uint8Array, position: number): 
  * @throws {UnsupportedFormatError} for a newer entry format.
  */
 export function readEntry(path: string, bytes: Uint8Array, position: number): FeedEntry {
-  const end = bytes.indexOf(0x0a);
-  if (end < 0) throw new CorruptFileError(path, 'no header line (not a feed entry, or truncated)');
-  const header = readHeader(path, bytes.subarray(0, end), position);
-  const body = bytes.subarray(end + 1);
-  if (crc32(body) !== header.crc32) {
-    throw new CorruptFileError(path, 'feed entry checksum mismatch (the body was altered)');
-  }
+  const { header, body } = openSealedFile(path, bytes, 'feed entry');
+  checkHeader(path, header, position);
   const out: LoggedBatch[] = [];
   let at = 0;
   for (const item of header.batches as unknown[]) {

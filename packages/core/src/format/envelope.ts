@@ -93,11 +93,55 @@ export function writeFile<H extends AnyHeader = AnyHeader>(fields: HeaderFields<
   const { [HEADER_CRC]: _ignored, ...rest } = fields as HeaderFields<H> & { hcrc32?: unknown };
   const staged = Array.isArray((rest as CodecFields).codec) && ((rest as CodecFields).codec as string[]).length > 0;
   const evsrc = staged ? FORMAT_VERSION : PLAIN_FORMAT_VERSION;
-  const head = sealHeader({ evsrc, ...rest, bytes: body.byteLength, crc32: crc32(body) });
+  return sealFile({ evsrc, ...rest, bytes: body.byteLength }, body);
+}
+
+/**
+ * The bytes of a file whose header line is sealed: `header`'s fields, then `crc32` (of
+ * `body`) and `hcrc32` (see {@link sealHeader}), a newline, then `body`. Batches,
+ * snapshots, feed entries and data key files are all written by it; read one back with
+ * {@link openSealedFile} (or, for batches and snapshots, {@link readFile}).
+ */
+export function sealFile(header: object, body: Uint8Array): Uint8Array {
+  const head = sealHeader({ ...header, crc32: crc32(body) });
   const out = new Uint8Array(head.byteLength + body.byteLength);
   out.set(head, 0);
   out.set(body, head.byteLength);
   return out;
+}
+
+/**
+ * Splits a file written by {@link sealFile} into its header and body, and checks both
+ * checksums: the header must end with `hcrc32` (an unsealed header is refused), the body
+ * must match its `crc32`, and its length `bytes` when the header has that field. Only
+ * the envelope is checked: the header's other fields are the caller's to check.
+ * @param what what the file is, for error messages (e.g. `"feed entry"`).
+ * @throws {CorruptFileError} naming `path` when anything does not hold.
+ */
+export function openSealedFile(
+  path: string,
+  bytes: Uint8Array,
+  what: string,
+): { header: Record<string, unknown>; body: Uint8Array } {
+  const end = bytes.indexOf(NEWLINE);
+  if (end < 0) throw new CorruptFileError(path, `no header line (not a ${what}, or truncated)`);
+  const line = bytes.subarray(0, end);
+  let header: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(decoder.decode(line));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    header = parsed as Record<string, unknown>;
+  } catch (error) {
+    throw new CorruptFileError(path, `unreadable ${what} header: ${(error as Error).message}`, error);
+  }
+  checkHeaderEnd(path, line, header, { sealed: true });
+  const body = bytes.subarray(end + 1);
+  if (!isInt(header.crc32)) throw new CorruptFileError(path, `malformed ${what} header (no "crc32")`);
+  if (header.bytes !== undefined) checkBodyLength(path, body.byteLength, header);
+  if (crc32(body) !== header.crc32) {
+    throw new CorruptFileError(path, `${what} checksum mismatch (the body was altered)`);
+  }
+  return { header, body };
 }
 
 /**
