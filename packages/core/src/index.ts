@@ -84,17 +84,6 @@ export {
   snapshotsFolder,
   versionInName,
 } from './format/layout.js';
-export {
-  type CreateOptions,
-  type FileSystem,
-  HEAD_CHECK_ABOVE,
-  type ListOptions,
-  READ_HEAD_BYTES,
-  type ReadOptions,
-} from './fs/file-system.js';
-export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './fs/in-memory.js';
-export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './fs/paths.js';
-export { checkReadSize, MAX_READ_BYTES, readStreamBody, STREAM_HEAD_ABOVE } from './fs/read-limits.js';
 export { type FoundName, listAggregateIds, listAggregateTypes } from './inspect/listing.js';
 export {
   type DecodedBatch,
@@ -139,4 +128,15 @@ export type {
   SaveOptions,
 } from './repository/options.js';
 export { Repository } from './repository/repository.js';
+export {
+  type CreateOptions,
+  type FileSystem,
+  HEAD_CHECK_ABOVE,
+  type ListOptions,
+  READ_HEAD_BYTES,
+  type ReadOptions,
+} from './storage/file-system.js';
+export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './storage/in-memory.js';
+export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './storage/paths.js';
+export { checkReadSize, MAX_READ_BYTES, readStreamBody, STREAM_HEAD_ABOVE } from './storage/read-limits.js';
 export { mapOrdered } from './util/ordered.js';

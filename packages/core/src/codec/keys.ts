@@ -8,8 +8,8 @@ import {
   MissingKeyError,
 } from '../errors.js';
 import { aggregateFolder } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { readWithin, storage } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { readWithin, storage } from '../storage/guarded.js';
 import { KEY_BYTES, open, seal } from './encryption.js';
 
 /**

@@ -1,5 +1,5 @@
 import { CorruptFileError, MissingKeyError, UnsupportedFormatError } from '../errors.js';
-import { byteLimit } from '../repository/storage.js';
+import { byteLimit } from '../storage/guarded.js';
 import { type Compression, checkCompression, compress, decompress, isCompression } from './compression.js';
 import { AES_256_GCM, open, seal } from './encryption.js';
 import { AGGREGATE_KEY, type EncryptionOptions, Keyring } from './keys.js';

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CorruptFileError, ErrorCode, FeedIntegrityError, isEvsrcError } from '../errors.js';
 import { batchPath } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
 import type { EventRecord } from '../model/event-record.js';
-import { storage } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { storage } from '../storage/guarded.js';
 import { type LoggedBatch, type LoggedBatchInfo, readEntry } from './entry.js';
 import { type Checkpoint, entryPath, type FeedPosition, formatCheckpoint, parseCheckpoint } from './layout.js';
 import { FeedPoller } from './poller.js';

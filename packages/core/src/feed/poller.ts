@@ -1,5 +1,5 @@
-import type { FileSystem } from '../fs/file-system.js';
-import { storage } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { storage } from '../storage/guarded.js';
 import { entryPath, FEED_FOLDER } from './layout.js';
 
 interface Waiter {

@@ -1,7 +1,7 @@
 import { ConcurrencyError, CorruptFileError, ErrorCode, isEvsrcError } from '../errors.js';
 import { encodeSegment } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { storage, storageList } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { storage, storageList } from '../storage/guarded.js';
 import type { Feed, FeedBatch } from './feed.js';
 import { type Checkpoint, FEED_START, parseCheckpoint, RESERVED_FOLDER } from './layout.js';
 

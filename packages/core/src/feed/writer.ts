@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, isEvsrcError, StorageError } from '../errors.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { storage, storageList } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { storage, storageList } from '../storage/guarded.js';
 import { encodeEntry, infoOf, type LoggedBatch, type LoggedBatchInfo, readEntry } from './entry.js';
 import {
   CHUNK,

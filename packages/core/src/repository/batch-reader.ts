@@ -1,10 +1,10 @@
 import { CorruptFileError, MisplacedFileError, StreamIntegrityError } from '../errors.js';
 import { batchPath, eventsFolder, versionInName } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
 import type { StoredBatch } from '../model/aggregate.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { storageList } from '../storage/guarded.js';
 import { mapOrdered } from '../util/ordered.js';
 import type { DecodedBatch, FileCodec } from './codec.js';
-import { storageList } from './storage.js';
 
 /** A snapshot the batches must continue: the state after `version`, which ends a stored batch. */
 export interface SnapshotAnchor {

@@ -26,7 +26,6 @@ import {
   snapshotsFolder,
   versionInName,
 } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
 import {
   type Aggregate,
   type AggregateClass,
@@ -39,6 +38,8 @@ import { EventRegistry } from '../model/event-registry.js';
 import { snapshotStateOf } from '../model/payload-check.js';
 import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { BoundedFileSystem, operationTimeout, storage, storageList } from '../storage/guarded.js';
 import { type AggregateRegistration, everyNEvents, type SnapshotPolicy } from './aggregate-type.js';
 import { describeAsOf, type LoadBounds, loadBounds } from './as-of.js';
 import { backoffDelay } from './backoff.js';
@@ -53,7 +54,6 @@ import type {
   RepositoryOptions,
   SaveOptions,
 } from './options.js';
-import { BoundedFileSystem, operationTimeout, storage, storageList } from './storage.js';
 
 interface Registered {
   readonly type: string;

@@ -6,8 +6,8 @@ import {
   StorageError,
   TimeoutError,
 } from '../errors.js';
-import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from '../fs/file-system.js';
-import { MAX_READ_BYTES } from '../fs/read-limits.js';
+import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from './file-system.js';
+import { MAX_READ_BYTES } from './read-limits.js';
 
 /** Runs a file system call, turning any non-evsrc failure into a {@link StorageError} naming the path. */
 export async function storage<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
