@@ -18,13 +18,6 @@ export {
 export { AES_256_GCM } from './codec/encryption.js';
 export { AGGREGATE_KEY, DataKeys, dataKeyPath, type EncryptionOptions, Keyring } from './codec/keys.js';
 export { type CodecFields, type CodecOptions, CodecPipeline, type FilePlace, needsDataKey } from './codec/pipeline.js';
-export {
-  type EventUpcaster,
-  type SnapshotUpcaster,
-  UpcasterChain,
-  upcastEvent,
-  upcastSnapshot,
-} from './codec/upcasting.js';
 export { readUrlParams, type UrlParamKind, type UrlParams } from './config/url-params.js';
 export * from './errors.js';
 export {
@@ -108,6 +101,13 @@ export {
   type PayloadProblem,
   type PayloadRules,
 } from './model/payload-check.js';
+export {
+  type EventUpcaster,
+  type SnapshotUpcaster,
+  UpcasterChain,
+  upcastEvent,
+  upcastSnapshot,
+} from './model/upcasting.js';
 export { json, jsonAggregateParser, jsonEventBatchParser } from './parsers/json.js';
 export { msgpack, msgpackAggregateParser, msgpackEventBatchParser } from './parsers/msgpack.js';
 export type { AggregateParser, EventBatchParser, Format } from './parsers/parser.js';

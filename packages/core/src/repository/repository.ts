@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataKeys } from '../codec/keys.js';
 import { CodecPipeline } from '../codec/pipeline.js';
-import { snapshotVersion, UpcasterChain } from '../codec/upcasting.js';
 import {
   AggregateNotFoundError,
   ConcurrencyError,
@@ -36,6 +35,7 @@ import {
 import type { EventRecord, StoredEvent } from '../model/event-record.js';
 import { EventRegistry } from '../model/event-registry.js';
 import { snapshotStateOf } from '../model/payload-check.js';
+import { snapshotVersion, UpcasterChain } from '../model/upcasting.js';
 import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
 import type { FileSystem } from '../storage/file-system.js';
