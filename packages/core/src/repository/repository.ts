@@ -39,7 +39,7 @@ import { snapshotVersion, UpcasterChain } from '../model/upcasting.js';
 import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
 import type { FileSystem } from '../storage/file-system.js';
-import { BoundedFileSystem, operationTimeout, storage, storageList } from '../storage/guarded.js';
+import { GuardedFileSystem, operationTimeout, storage, storageList } from '../storage/guarded.js';
 import { type AggregateRegistration, everyNEvents, type SnapshotPolicy } from './aggregate-type.js';
 import { describeAsOf, type LoadBounds, loadBounds } from './as-of.js';
 import { backoffDelay } from './backoff.js';
@@ -96,7 +96,7 @@ export class Repository {
   constructor(options: RepositoryOptions) {
     const timeoutMs = operationTimeout(options.operationTimeoutMs);
     this.fileSystem =
-      timeoutMs === undefined ? options.fileSystem : new BoundedFileSystem(options.fileSystem, timeoutMs);
+      timeoutMs === undefined ? options.fileSystem : new GuardedFileSystem(options.fileSystem, timeoutMs);
     const format =
       options.format === 'msgpack' ? msgpack : options.format === 'json' || !options.format ? json : options.format;
     const pipeline = new CodecPipeline(options.codec);
