@@ -9,7 +9,7 @@ import {
 } from '../errors.js';
 import { aggregateFolder } from '../format/layout.js';
 import type { FileSystem } from '../storage/file-system.js';
-import { readWithin, storage } from '../storage/guarded.js';
+import { GuardedFileSystem, readWithin } from '../storage/guarded.js';
 import { KEY_BYTES, open, seal } from './encryption.js';
 
 /**
@@ -92,13 +92,17 @@ const dataKeyAad = (type: string, id: string) => encoder.encode(JSON.stringify([
 /** Fetches, creates and destroys aggregates' data keys; keeps the ones it used in memory. */
 export class DataKeys {
   readonly #cache = new Map<string, Uint8Array>();
+  /** {@link fileSystem}, its calls guarded. */
+  readonly #guarded: GuardedFileSystem;
 
   constructor(
     readonly fileSystem: FileSystem,
     readonly keyring: Keyring,
     /** Data keys kept in memory (default 10,000). */
     readonly maxCached = 10_000,
-  ) {}
+  ) {
+    this.#guarded = GuardedFileSystem.of(fileSystem);
+  }
 
   /**
    * The data key of an aggregate, to read its files.
@@ -126,7 +130,7 @@ export class DataKeys {
     const file = { evsrc: 1, kind: 'data-key', type, id, key: master, iv: sealed.iv };
     const line = `${JSON.stringify({ ...file, wrapped: Buffer.from(sealed.data).toString('base64') })}\n`;
     try {
-      await storage('create', path, () => this.fileSystem.create(path, encoder.encode(line)));
+      await this.#guarded.create(path, encoder.encode(line));
     } catch (error) {
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
       return this.forRead(type, id);
@@ -143,7 +147,7 @@ export class DataKeys {
     const path = dataKeyPath(type, id);
     const tombstone = `${JSON.stringify({ evsrc: 1, kind: 'data-key', type, id, forgotten: true })}\n`;
     this.#cache.delete(`${type}\0${id}`);
-    await storage('replace', path, () => this.fileSystem.replace(path, encoder.encode(tombstone)));
+    await this.#guarded.replace(path, encoder.encode(tombstone));
   }
 
   /** The key, `undefined` when forgotten (or, with `absentOk`, when none exists yet). */
