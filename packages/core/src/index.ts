@@ -18,13 +18,6 @@ export {
 export { AES_256_GCM } from './codec/encryption.js';
 export { AGGREGATE_KEY, DataKeys, dataKeyPath, type EncryptionOptions, Keyring } from './codec/keys.js';
 export { type CodecFields, type CodecOptions, CodecPipeline, type FilePlace, needsDataKey } from './codec/pipeline.js';
-export {
-  type EventUpcaster,
-  type SnapshotUpcaster,
-  UpcasterChain,
-  upcastEvent,
-  upcastSnapshot,
-} from './codec/upcasting.js';
 export { readUrlParams, type UrlParamKind, type UrlParams } from './config/url-params.js';
 export * from './errors.js';
 export {
@@ -84,17 +77,6 @@ export {
   snapshotsFolder,
   versionInName,
 } from './format/layout.js';
-export {
-  type CreateOptions,
-  type FileSystem,
-  HEAD_CHECK_ABOVE,
-  type ListOptions,
-  READ_HEAD_BYTES,
-  type ReadOptions,
-} from './fs/file-system.js';
-export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './fs/in-memory.js';
-export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './fs/paths.js';
-export { checkReadSize, MAX_READ_BYTES, readStreamBody, STREAM_HEAD_ABOVE } from './fs/read-limits.js';
 export { type FoundName, listAggregateIds, listAggregateTypes } from './inspect/listing.js';
 export {
   type DecodedBatch,
@@ -119,6 +101,13 @@ export {
   type PayloadProblem,
   type PayloadRules,
 } from './model/payload-check.js';
+export {
+  type EventUpcaster,
+  type SnapshotUpcaster,
+  UpcasterChain,
+  upcastEvent,
+  upcastSnapshot,
+} from './model/upcasting.js';
 export { json, jsonAggregateParser, jsonEventBatchParser } from './parsers/json.js';
 export { msgpack, msgpackAggregateParser, msgpackEventBatchParser } from './parsers/msgpack.js';
 export type { AggregateParser, EventBatchParser, Format } from './parsers/parser.js';
@@ -139,4 +128,15 @@ export type {
   SaveOptions,
 } from './repository/options.js';
 export { Repository } from './repository/repository.js';
+export {
+  type CreateOptions,
+  type FileSystem,
+  HEAD_CHECK_ABOVE,
+  type ListOptions,
+  READ_HEAD_BYTES,
+  type ReadOptions,
+} from './storage/file-system.js';
+export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './storage/in-memory.js';
+export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './storage/paths.js';
+export { checkReadSize, MAX_READ_BYTES, readStreamBody, STREAM_HEAD_ABOVE } from './storage/read-limits.js';
 export { mapOrdered } from './util/ordered.js';

@@ -10,8 +10,8 @@ import {
 } from '../errors.js';
 import { openSealedFile, sealFile } from '../format/envelope.js';
 import { aggregateFolder } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { readWithin, storage } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { GuardedFileSystem, readWithin } from '../storage/guarded.js';
 import { KEY_BYTES, open, seal } from './encryption.js';
 
 /**
@@ -106,13 +106,17 @@ const dataKeyAad = (type: string, id: string) => encoder.encode(JSON.stringify([
 /** Fetches, creates and destroys aggregates' data keys; keeps the ones it used in memory. */
 export class DataKeys {
   readonly #cache = new Map<string, Uint8Array>();
+  /** {@link fileSystem}, its calls guarded. */
+  readonly #guarded: GuardedFileSystem;
 
   constructor(
     readonly fileSystem: FileSystem,
     readonly keyring: Keyring,
     /** Data keys kept in memory (default 10,000). */
     readonly maxCached = 10_000,
-  ) {}
+  ) {
+    this.#guarded = GuardedFileSystem.of(fileSystem);
+  }
 
   /**
    * The data key of an aggregate, to read its files.
@@ -140,7 +144,7 @@ export class DataKeys {
     const header = { evsrc: KEY_FILE_FORMAT, kind: 'data-key', type, id, key: master, iv: sealed.iv };
     const file = sealFile({ ...header, bytes: sealed.data.byteLength }, sealed.data);
     try {
-      await storage('create', path, () => this.fileSystem.create(path, file));
+      await this.#guarded.create(path, file);
     } catch (error) {
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
       return this.forRead(type, id);
@@ -158,7 +162,7 @@ export class DataKeys {
     const none = new Uint8Array(0);
     const tombstone = sealFile({ evsrc: KEY_FILE_FORMAT, kind: 'data-key', type, id, forgotten: true, bytes: 0 }, none);
     this.#cache.delete(`${type}\0${id}`);
-    await storage('replace', path, () => this.fileSystem.replace(path, tombstone));
+    await this.#guarded.replace(path, tombstone);
   }
 
   /** The key, `undefined` when forgotten (or, with `absentOk`, when none exists yet). */

@@ -1,8 +1,12 @@
 import { CorruptFileError, MissingKeyError, UnsupportedFormatError } from '../errors.js';
-import { byteLimit } from '../repository/storage.js';
+import type { CodecFields } from '../format/envelope.js';
+import { byteLimit } from '../storage/guarded.js';
 import { type Compression, checkCompression, compress, decompress, isCompression } from './compression.js';
 import { AES_256_GCM, open, seal } from './encryption.js';
 import { AGGREGATE_KEY, type EncryptionOptions, Keyring } from './keys.js';
+
+/** Defined with the file format (the header carries them); re-exported here, where the pipeline writes them. */
+export type { CodecFields } from '../format/envelope.js';
 
 /**
  * The codec pipeline around the parsers: serialise → compress → encrypt on write, the
@@ -26,21 +30,6 @@ export interface CodecOptions {
    * over it, which no reader with this setting could read.
    */
   readonly maxDecompressedBytes?: number;
-}
-
-/** The header fields the pipeline adds to a file it transformed. */
-export interface CodecFields {
-  /** The stages applied after the parser, in order (e.g. `["deflate", "aes-256-gcm"]`). */
-  codec?: string[];
-  /** The id of the encryption key; `"@aggregate"` for the aggregate's data key. */
-  key?: string;
-  /** The AES-GCM IV, base64url. */
-  iv?: string;
-  /**
-   * The body's length before the stages (the parser's output), in bytes: written with a
-   * compression stage, so that a reader bounds decompression by it. Absent in older files.
-   */
-  raw?: number;
 }
 
 /** Where a file belongs: bound to its ciphertext, so an encrypted file moved elsewhere fails to decrypt. */

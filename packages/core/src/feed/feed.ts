@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CorruptFileError, ErrorCode, FeedIntegrityError, isEvsrcError } from '../errors.js';
 import { batchPath } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
 import type { EventRecord } from '../model/event-record.js';
-import { storage } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { GuardedFileSystem } from '../storage/guarded.js';
 import { type LoggedBatch, type LoggedBatchInfo, readEntry } from './entry.js';
 import { type Checkpoint, entryPath, type FeedPosition, formatCheckpoint, parseCheckpoint } from './layout.js';
 import { FeedPoller } from './poller.js';
@@ -100,12 +100,15 @@ interface Resolved {
  */
 export class Feed {
   readonly #fs: FileSystem;
+  /** {@link #fs}, its calls guarded (the poller stays keyed by `#fs`, the object the writers know). */
+  readonly #guarded: GuardedFileSystem;
   readonly #codec: FeedCodec;
   readonly #readAhead: number;
   readonly #rollForwardAfterMs: number;
 
   constructor(fs: FileSystem, codec: FeedCodec, options: FeedOptions = {}) {
     this.#fs = fs;
+    this.#guarded = GuardedFileSystem.of(fs);
     this.#codec = codec;
     this.#readAhead = Math.max(1, options.readAhead ?? fs.readConcurrency ?? 4);
     this.#rollForwardAfterMs = options.rollForwardAfterMs ?? 500;
@@ -130,7 +133,7 @@ export class Feed {
     const position = await findHead(this.#fs);
     if (position === 0) return formatCheckpoint({ position: 0, index: 0 });
     const path = entryPath(position);
-    const bytes = await storage('read', path, () => this.#fs.read(path));
+    const bytes = await this.#guarded.read(path);
     if (bytes === undefined) return formatCheckpoint({ position, index: 0 });
     const entry = readEntry(path, bytes, position);
     return formatCheckpoint({ position, index: entry.batches.length - 1, ...(entry.id ? { id: entry.id } : {}) });
@@ -193,7 +196,7 @@ export class Feed {
   ): Promise<Resolved | undefined> {
     const path = entryPath(position);
     // The poller of watchers has just read a new entry: take it from there rather than read it again.
-    const bytes = FeedPoller.of(this.#fs).found(position) ?? (await storage('read', path, () => this.#fs.read(path)));
+    const bytes = FeedPoller.of(this.#fs).found(position) ?? (await this.#guarded.read(path));
     if (bytes === undefined) return undefined;
     const entry = readEntry(path, bytes, position);
     const wanted = entry.batches
@@ -230,7 +233,7 @@ export class Feed {
     const next = ahead.get(position + 1);
     if (next === undefined || (await next.catch(() => undefined)) === undefined) return false;
     // The reads were in flight together: the entry may have been written between them.
-    if ((await storage('read', path, () => this.#fs.read(path))) !== undefined) return true;
+    if ((await this.#guarded.read(path)) !== undefined) return true;
     throw new FeedIntegrityError(path, position, 'it is missing, while the entry after it exists');
   }
 
@@ -275,7 +278,7 @@ export class Feed {
     const { path } = logged;
     let waited = 0;
     for (let delay = 5; ; delay = Math.min(delay * 4, 200)) {
-      const bytes = await storage('read', path, () => this.#fs.read(path));
+      const bytes = await this.#guarded.read(path);
       if (bytes !== undefined) return bytes;
       if (waited >= this.#rollForwardAfterMs) break;
       const step = Math.min(delay, this.#rollForwardAfterMs - waited);
@@ -287,12 +290,12 @@ export class Feed {
     const after =
       logged.after === undefined ? undefined : { requires: batchPath(logged.type, logged.id, logged.after) };
     try {
-      await storage('create', path, () => this.#fs.create(path, logged.bytes, after));
+      await this.#guarded.create(path, logged.bytes, after);
       return logged.bytes;
     } catch (error) {
       if (isEvsrcError(error, ErrorCode.MissingPredecessor)) return undefined;
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
-      const bytes = await storage('read', path, () => this.#fs.read(path));
+      const bytes = await this.#guarded.read(path);
       if (bytes === undefined) throw new CorruptFileError(path, 'a batch file existed, then was gone when read');
       return bytes;
     }
@@ -306,7 +309,7 @@ export class Feed {
   async #followsWhatItFollowed(logged: LoggedBatch): Promise<boolean> {
     if (logged.after === undefined || logged.afterCommit === undefined) return true;
     const path = batchPath(logged.type, logged.id, logged.after);
-    const bytes = await storage('read', path, () => this.#fs.read(path));
+    const bytes = await this.#guarded.read(path);
     if (bytes === undefined) return false;
     const previous = { ...logged, path, first: logged.after, bytes };
     return this.#codec.headerOf(previous, bytes).commit === logged.afterCommit;

@@ -1,5 +1,5 @@
-import type { FileSystem } from '../fs/file-system.js';
-import { storage } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { GuardedFileSystem } from '../storage/guarded.js';
 import { entryPath, FEED_FOLDER } from './layout.js';
 
 interface Waiter {
@@ -16,6 +16,7 @@ interface Waiter {
  */
 export class FeedPoller {
   readonly #fs: FileSystem;
+  readonly #guarded: GuardedFileSystem;
   readonly #waiters = new Set<Waiter>();
   /** The highest position seen to exist. */
   #known = 0;
@@ -30,6 +31,7 @@ export class FeedPoller {
 
   constructor(fs: FileSystem) {
     this.#fs = fs;
+    this.#guarded = GuardedFileSystem.of(fs);
   }
 
   /** The poller of `fs` for this process (one per file system object). */
@@ -153,7 +155,7 @@ export class FeedPoller {
     if (next <= this.#known) return true;
     const path = entryPath(next);
     try {
-      const bytes = await storage('read', path, () => this.#fs.read(path));
+      const bytes = await this.#guarded.read(path);
       if (bytes !== undefined) {
         this.#known = next;
         this.#found = { position: next, bytes };

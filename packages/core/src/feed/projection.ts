@@ -1,7 +1,7 @@
 import { ConcurrencyError, CorruptFileError, ErrorCode, isEvsrcError } from '../errors.js';
 import { encodeSegment } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { storage, storageList } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { GuardedFileSystem } from '../storage/guarded.js';
 import type { Feed, FeedBatch } from './feed.js';
 import { type Checkpoint, FEED_START, parseCheckpoint, RESERVED_FOLDER } from './layout.js';
 
@@ -156,9 +156,9 @@ export class Projection<S> {
     const { serialize } = this.#options;
     const data = { checkpoint: this.#checkpoint, state: serialize ? serialize(this.#state) : this.#state };
     const bytes = new TextEncoder().encode(`${JSON.stringify(data)}\n`);
-    const fs = this.#options.fileSystem;
+    const fs = GuardedFileSystem.of(this.#options.fileSystem);
     try {
-      await storage('create', path, () => fs.create(path, bytes));
+      await fs.create(path, bytes);
     } catch (error) {
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
       this.#loaded = false;
@@ -169,7 +169,7 @@ export class Projection<S> {
     this.#unsaved = 0;
     if (generation > KEEP) {
       const stale = this.#path(generation - KEEP);
-      await storage('delete', stale, () => fs.delete(stale)).catch(() => undefined);
+      await fs.delete(stale).catch(() => undefined);
     }
   }
 
@@ -194,14 +194,14 @@ export class Projection<S> {
   }
 
   async #latest(): Promise<Stored | undefined> {
-    const fs = this.#options.fileSystem;
+    const fs = GuardedFileSystem.of(this.#options.fileSystem);
     let last: string | undefined;
-    for await (const name of storageList(fs, this.#folder)) {
+    for await (const name of fs.list(this.#folder)) {
       if (/^\d{12}\.json$/.test(name.slice(this.#folder.length))) last = name;
     }
     if (last === undefined) return undefined;
     const path = last;
-    const bytes = await storage('read', path, () => fs.read(path));
+    const bytes = await fs.read(path);
     if (bytes === undefined) return this.#latest(); // deleted meanwhile by a newer generation's writer
     let data: { checkpoint?: unknown; state?: unknown };
     try {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, isEvsrcError, StorageError } from '../errors.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { storage, storageList } from '../repository/storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { GuardedFileSystem } from '../storage/guarded.js';
 import { encodeEntry, infoOf, type LoggedBatch, type LoggedBatchInfo, readEntry } from './entry.js';
 import {
   CHUNK,
@@ -51,6 +51,7 @@ const MAX_CONFLICTS = 10_000;
  */
 export class FeedWriter {
   readonly #fs: FileSystem;
+  readonly #guarded: GuardedFileSystem;
   readonly #queue: Waiting[] = [];
   #draining = false;
   /** The highest position known to exist (0: none) and its entry's id; `undefined` until looked up. */
@@ -58,6 +59,7 @@ export class FeedWriter {
 
   constructor(fs: FileSystem) {
     this.#fs = fs;
+    this.#guarded = GuardedFileSystem.of(fs);
   }
 
   /** Logs a batch; resolves once its entry is stored, with its checkpoint and file bytes. */
@@ -105,7 +107,7 @@ export class FeedWriter {
       // writer finds out here instead of writing past the hole.
       const options = position > 1 ? { requires: entryPath(position - 1) } : undefined;
       try {
-        await storage('create', path, () => this.#fs.create(path, entry, options));
+        await this.#guarded.create(path, entry, options);
       } catch (error) {
         const lost = isEvsrcError(error, ErrorCode.MissingPredecessor);
         if (!lost && !isEvsrcError(error, ErrorCode.FileExists)) throw error;
@@ -129,7 +131,7 @@ export class FeedWriter {
   async #lookUp(position: number): Promise<Head> {
     if (position === 0) return { position };
     const path = entryPath(position);
-    const bytes = await storage('read', path, () => this.#fs.read(path));
+    const bytes = await this.#guarded.read(path);
     // Gone since it was listed: the next create finds out (its predecessor is missing).
     const id = bytes === undefined ? undefined : readEntry(path, bytes, position).id;
     return id === undefined ? { position } : { position, id };
@@ -149,24 +151,26 @@ const encodeHint = (position: number) => new TextEncoder().encode(String(positio
  * an entry that exists, then walks the chunk folders forward.
  */
 export async function findHead(fs: FileSystem): Promise<number> {
-  const hint = await storage('read', FEED_HEAD_HINT, () => fs.read(FEED_HEAD_HINT));
+  const guarded = GuardedFileSystem.of(fs);
+  const hint = await guarded.read(FEED_HEAD_HINT);
   const text = hint === undefined ? '' : new TextDecoder().decode(hint);
   let start = /^\d{1,12}$/.test(text) ? Number(text) : 0;
   if (start > 0) {
     const path = entryPath(start);
-    if ((await storage('read', path, () => fs.read(path))) === undefined) start = 0;
+    if ((await guarded.read(path)) === undefined) start = 0;
   }
-  return discoverHead(fs, start);
+  return discoverHead(guarded, start);
 }
 
 /** The highest position, knowing that `known` exists (0: nothing known). */
 export async function discoverHead(fs: FileSystem, known: number): Promise<number> {
+  const guarded = GuardedFileSystem.of(fs);
   let head = known;
   for (;;) {
     const folder = chunkFolder(head + 1);
     const options = head > 0 && chunkFolder(head) === folder ? { startAfter: entryPath(head) } : {};
     let last: number | undefined;
-    for await (const name of storageList(fs, folder, options)) {
+    for await (const name of guarded.list(folder, options)) {
       const position = positionInName(name);
       if (position !== undefined) last = position;
     }

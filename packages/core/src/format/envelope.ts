@@ -1,5 +1,4 @@
 import { crc32 } from 'node:zlib';
-import type { CodecFields } from '../codec/pipeline.js';
 import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
 
 /**
@@ -18,6 +17,21 @@ import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
 export const FORMAT_VERSION = 2;
 /** The format version of plain files (no codec stages). */
 export const PLAIN_FORMAT_VERSION = 1;
+
+/** The header fields the codec pipeline adds to a file it transformed (see `codec/pipeline.ts`). */
+export interface CodecFields {
+  /** The stages applied after the parser, in order (e.g. `["deflate", "aes-256-gcm"]`). */
+  codec?: string[];
+  /** The id of the encryption key; `"@aggregate"` for the aggregate's data key. */
+  key?: string;
+  /** The AES-GCM IV, base64url. */
+  iv?: string;
+  /**
+   * The body's length before the stages (the parser's output), in bytes: written with a
+   * compression stage, so that a reader bounds decompression by it. Absent in older files.
+   */
+  raw?: number;
+}
 
 /** Header of a batch file. */
 export interface BatchHeader extends CodecFields {

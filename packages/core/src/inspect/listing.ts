@@ -1,6 +1,6 @@
 import { RESERVED_FOLDER } from '../feed/layout.js';
 import { decodeSegment } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
+import type { FileSystem } from '../storage/file-system.js';
 
 /**
  * Sorts after every name inside an encoded folder: encoded segments and evsrc's file names

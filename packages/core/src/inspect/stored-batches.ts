@@ -1,11 +1,11 @@
 import { DataKeys, type EncryptionOptions } from '../codec/keys.js';
 import { CodecPipeline } from '../codec/pipeline.js';
-import type { FileSystem } from '../fs/file-system.js';
 import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
 import type { Format } from '../parsers/parser.js';
 import { readBatches } from '../repository/batch-reader.js';
 import { type DecodedBatch, FileCodec } from '../repository/codec.js';
+import type { FileSystem } from '../storage/file-system.js';
 
 export type { DecodedBatch } from '../repository/codec.js';
 

@@ -1,4 +1,3 @@
-import { type EventUpcaster, eventVersion, UpcasterChain } from '../codec/upcasting.js';
 import {
   ConfigurationError,
   CorruptFileError,
@@ -9,6 +8,7 @@ import {
 import type { ChangeEvent, ChangeEventClass } from './change-event.js';
 import { eventBuilder, reservedNames } from './change-event.js';
 import { findPayloadProblem, type PayloadRules } from './payload-check.js';
+import { type EventUpcaster, eventVersion, UpcasterChain } from './upcasting.js';
 
 const TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 

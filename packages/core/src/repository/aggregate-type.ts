@@ -1,6 +1,6 @@
-import type { EventUpcaster, SnapshotUpcaster } from '../codec/upcasting.js';
 import type { Aggregate, AggregateClass } from '../model/aggregate.js';
 import type { ChangeEventClass } from '../model/change-event.js';
+import type { EventUpcaster, SnapshotUpcaster } from '../model/upcasting.js';
 
 /** What a snapshot policy is told after each save. */
 export interface SnapshotContext {

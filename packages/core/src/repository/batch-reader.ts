@@ -1,10 +1,10 @@
 import { CorruptFileError, MisplacedFileError, StreamIntegrityError } from '../errors.js';
 import { batchPath, eventsFolder, versionInName } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
 import type { StoredBatch } from '../model/aggregate.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { GuardedFileSystem } from '../storage/guarded.js';
 import { mapOrdered } from '../util/ordered.js';
 import type { DecodedBatch, FileCodec } from './codec.js';
-import { storageList } from './storage.js';
 
 /** A snapshot the batches must continue: the state after `version`, which ends a stored batch. */
 export interface SnapshotAnchor {
@@ -100,7 +100,7 @@ function listBatches(request: BatchReadRequest, folder: string): AsyncGenerator<
   const { fs, type, id, afterVersion, anchor } = request;
   // With the snapshot's batch known, the listing starts right at it; else it walks from the start.
   const after = anchor === undefined ? afterVersion : (anchor.batch ?? 1) - 1;
-  const names = storageList(fs, folder, after > 0 ? { startAfter: batchPath(type, id, after) } : {});
+  const names = GuardedFileSystem.of(fs).list(folder, after > 0 ? { startAfter: batchPath(type, id, after) } : {});
   return anchor === undefined ? unmarked(names) : markAnchor(names, anchor.version);
 }
 

@@ -17,10 +17,10 @@ import {
   writeFile,
 } from '../format/envelope.js';
 import { batchPath, snapshotPath } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
 import type { EventMetadata, StoredEvent } from '../model/event-record.js';
 import type { Format } from '../parsers/parser.js';
-import { byteLimit, readWithin } from './storage.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { byteLimit, readWithin } from '../storage/guarded.js';
 
 /** The default of the repository's `maxFileBytes`: 256 MiB. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;

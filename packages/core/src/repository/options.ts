@@ -1,8 +1,8 @@
 import type { CodecOptions } from '../codec/pipeline.js';
 import type { FeedOptions } from '../feed/feed.js';
-import type { FileSystem } from '../fs/file-system.js';
 import type { EventMetadata } from '../model/event-record.js';
 import type { Format } from '../parsers/parser.js';
+import type { FileSystem } from '../storage/file-system.js';
 import type { AggregateRegistration } from './aggregate-type.js';
 
 /** What went wrong outside the caller's path: a snapshot write or an observer. */

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataKeys } from '../codec/keys.js';
 import { CodecPipeline } from '../codec/pipeline.js';
-import { snapshotVersion, UpcasterChain } from '../codec/upcasting.js';
 import {
   AggregateNotFoundError,
   ConcurrencyError,
@@ -26,7 +25,6 @@ import {
   snapshotsFolder,
   versionInName,
 } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
 import {
   type Aggregate,
   type AggregateClass,
@@ -37,8 +35,11 @@ import {
 import type { EventRecord, StoredEvent } from '../model/event-record.js';
 import { EventRegistry } from '../model/event-registry.js';
 import { snapshotStateOf } from '../model/payload-check.js';
+import { snapshotVersion, UpcasterChain } from '../model/upcasting.js';
 import { json } from '../parsers/json.js';
 import { msgpack } from '../parsers/msgpack.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { GuardedFileSystem, operationTimeout } from '../storage/guarded.js';
 import { type AggregateRegistration, everyNEvents, type SnapshotPolicy } from './aggregate-type.js';
 import { describeAsOf, type LoadBounds, loadBounds } from './as-of.js';
 import { backoffDelay } from './backoff.js';
@@ -53,7 +54,6 @@ import type {
   RepositoryOptions,
   SaveOptions,
 } from './options.js';
-import { BoundedFileSystem, operationTimeout, storage, storageList } from './storage.js';
 
 interface Registered {
   readonly type: string;
@@ -82,6 +82,8 @@ export class Repository {
   readonly #codec: FileCodec;
   readonly #byClass = new Map<AggregateClass, Registered>();
   readonly #byType = new Map<string, Registered>();
+  /** {@link fileSystem}, its calls guarded (it is already, with a time-out). */
+  readonly #guarded: GuardedFileSystem;
   readonly #clock: () => number;
   readonly #cache: AggregateCache | undefined;
   readonly #concurrency: number;
@@ -96,7 +98,8 @@ export class Repository {
   constructor(options: RepositoryOptions) {
     const timeoutMs = operationTimeout(options.operationTimeoutMs);
     this.fileSystem =
-      timeoutMs === undefined ? options.fileSystem : new BoundedFileSystem(options.fileSystem, timeoutMs);
+      timeoutMs === undefined ? options.fileSystem : new GuardedFileSystem(options.fileSystem, timeoutMs);
+    this.#guarded = GuardedFileSystem.of(this.fileSystem);
     const format =
       options.format === 'msgpack' ? msgpack : options.format === 'json' || !options.format ? json : options.format;
     const pipeline = new CodecPipeline(options.codec);
@@ -154,13 +157,13 @@ export class Repository {
     if (this.#feedOption === true) {
       try {
         const on = new TextEncoder().encode('on\n');
-        await storage('create', FEED_MARKER, () => this.fileSystem.create(FEED_MARKER, on));
+        await this.#guarded.create(FEED_MARKER, on);
       } catch (error) {
         if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
       }
       return new FeedWriter(this.fileSystem);
     }
-    const marker = await storage('read', FEED_MARKER, () => this.fileSystem.read(FEED_MARKER));
+    const marker = await this.#guarded.read(FEED_MARKER);
     if (marker === undefined) return undefined;
     if (this.#feedOption === false) {
       throw new ConfigurationError(
@@ -224,7 +227,7 @@ export class Repository {
     // Start listing at the batch that may hold `from`: batches are named by their first version.
     let after = 0;
     if (from > 1) {
-      const names = storageList(this.fileSystem, eventsFolder(reg.type, id));
+      const names = this.#guarded.list(eventsFolder(reg.type, id));
       for await (const name of names) {
         const first = versionInName(name, '.batch');
         if (first === undefined || first > from) break;
@@ -306,9 +309,7 @@ export class Repository {
       : encode(undefined);
     let records: EventRecord[];
     try {
-      await storage('create', path, () =>
-        this.fileSystem.create(path, bytes, requires === undefined ? undefined : { requires }),
-      );
+      await this.#guarded.create(path, bytes, requires === undefined ? undefined : { requires });
       records = stored.map((s, i) => {
         const r: Mutable<EventRecord> = {
           aggregateType: reg.type,
@@ -401,7 +402,7 @@ export class Repository {
   async #latestVersion(reg: Registered, id: string, known: number): Promise<number> {
     const folder = eventsFolder(reg.type, id);
     let lastName = batchPath(reg.type, id, known);
-    for await (const name of storageList(this.fileSystem, folder, { startAfter: lastName })) lastName = name;
+    for await (const name of this.#guarded.list(folder, { startAfter: lastName })) lastName = name;
     const bytes = await this.#codec.fetch(this.fileSystem, lastName, 'batch');
     if (bytes === undefined) return known;
     return this.#codec.batchHeader(lastName, bytes, { type: reg.type, id }).last;
@@ -531,7 +532,7 @@ export class Repository {
   async #snapshots(reg: Registered, id: string, toVersion: number): Promise<{ path: string; version: number }[]> {
     const folder = snapshotsFolder(reg.type, id);
     const found: { path: string; version: number }[] = [];
-    for await (const path of storageList(this.fileSystem, folder)) {
+    for await (const path of this.#guarded.list(folder)) {
       const version = versionInName(path, '.snap');
       if (version !== undefined && version <= toVersion && !path.slice(folder.length).includes('/')) {
         found.push({ path, version });
@@ -598,7 +599,7 @@ export class Repository {
       };
       const dataKey = await this.#codec.writeKey(reg.type, aggregate.id);
       const bytes = this.#codec.encodeSnapshot(fields, snapshotStateOf(reg.type, aggregate), dataKey);
-      await storage('create', path, () => this.fileSystem.create(path, bytes));
+      await this.#guarded.create(path, bytes);
     } catch (error) {
       if (isEvsrcError(error, ErrorCode.FileExists)) return;
       this.#onError(error, { operation: 'snapshot-write', aggregateType: reg.type, aggregateId: aggregate.id });

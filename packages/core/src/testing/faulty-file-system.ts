@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageError } from '../errors.js';
-import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from '../fs/file-system.js';
+import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from '../storage/file-system.js';
 import { seededRandom } from './seeded-random.js';
 
 /** The operations of the {@link FileSystem} port that faults can hit. */

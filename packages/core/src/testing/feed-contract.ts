@@ -6,13 +6,13 @@ import { entryPath, FEED_FOLDER, FEED_MARKER, FEED_START, parseCheckpoint } from
 import { FeedPoller } from '../feed/poller.js';
 import { Projection } from '../feed/projection.js';
 import { batchPath } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { InMemoryFileSystem } from '../fs/in-memory.js';
 import { Aggregate } from '../model/aggregate.js';
 import { ChangeEvent } from '../model/change-event.js';
 import { aggregateType } from '../repository/aggregate-type.js';
 import type { RepositoryOptions } from '../repository/options.js';
 import { Repository } from '../repository/repository.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { InMemoryFileSystem } from '../storage/in-memory.js';
 import { collect } from './collect.js';
 import { FaultyFileSystem } from './faulty-file-system.js';
 import { feedLossTests } from './feed-loss-contract.js';

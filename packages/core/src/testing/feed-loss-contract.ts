@@ -3,8 +3,8 @@ import { ErrorCode, isEvsrcError } from '../errors.js';
 import { readEntry } from '../feed/entry.js';
 import type { FeedBatch } from '../feed/feed.js';
 import { entryPath, parseCheckpoint } from '../feed/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
 import type { Repository } from '../repository/repository.js';
+import type { FileSystem } from '../storage/file-system.js';
 import { collect } from './collect.js';
 import { TestAccount } from './sample-domain.js';
 

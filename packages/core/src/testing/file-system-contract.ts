@@ -8,7 +8,7 @@ import {
   InvalidPathError,
   isEvsrcError,
 } from '../errors.js';
-import { type FileSystem, HEAD_CHECK_ABOVE, READ_HEAD_BYTES } from '../fs/file-system.js';
+import { type FileSystem, HEAD_CHECK_ABOVE, READ_HEAD_BYTES } from '../storage/file-system.js';
 import { collect } from './collect.js';
 
 /** How {@link describeFileSystemContract} gets file systems to test. */

@@ -3,11 +3,11 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConcurrencyError, ErrorCode, isEvsrcError } from '../errors.js';
 import { batchPath, decodeSegment, encodeSegment, snapshotPath } from '../format/layout.js';
-import type { FileSystem } from '../fs/file-system.js';
 import type { EventRecord } from '../model/event-record.js';
 import { type AggregateRegistration, aggregateType } from '../repository/aggregate-type.js';
 import type { RepositoryOptions } from '../repository/options.js';
 import { Repository } from '../repository/repository.js';
+import type { FileSystem } from '../storage/file-system.js';
 import { hostileIds, isUnstorableId } from './hostile-ids.js';
 import { TestAccount, TestDeposited, TestOpened, testAccountType } from './sample-domain.js';
 

@@ -1,10 +1,10 @@
-import { InMemoryFileSystem } from '../fs/in-memory.js';
 import { type Aggregate, type AggregateClass, internal } from '../model/aggregate.js';
 import type { ChangeEvent } from '../model/change-event.js';
 import type { EventRecord } from '../model/event-record.js';
 import type { AggregateRegistration } from '../repository/aggregate-type.js';
 import type { RepositoryOptions } from '../repository/options.js';
 import { Repository } from '../repository/repository.js';
+import { InMemoryFileSystem } from '../storage/in-memory.js';
 import { FakeClock } from './fake-clock.js';
 
 /** What {@link testRepository} returns. */

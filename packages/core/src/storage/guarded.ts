@@ -6,8 +6,8 @@ import {
   StorageError,
   TimeoutError,
 } from '../errors.js';
-import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from '../fs/file-system.js';
-import { MAX_READ_BYTES } from '../fs/read-limits.js';
+import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from './file-system.js';
+import { MAX_READ_BYTES } from './read-limits.js';
 
 /** Runs a file system call, turning any non-evsrc failure into a {@link StorageError} naming the path. */
 export async function storage<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
@@ -105,46 +105,68 @@ export function withTimeout<T>(operation: string, path: string, ms: number, star
 }
 
 /**
- * A {@link FileSystem} that bounds every call of another one by `timeoutMs` (see
- * {@link withTimeout}); for `list`, each step of the iteration is bounded.
+ * A {@link FileSystem} that guards every call of another one: a failure that is not an
+ * evsrc error becomes a {@link StorageError} naming the operation and the path (as
+ * {@link storage} and {@link storageList} do), and with `timeoutMs` every call is bounded
+ * by it (see {@link withTimeout}); for `list`, each step of the iteration is bounded.
+ * Call sites use it instead of wrapping each call: `guarded.create(path, data)` for
+ * `storage('create', path, () => fs.create(path, data))`.
  */
-export class BoundedFileSystem implements FileSystem {
+export class GuardedFileSystem implements FileSystem {
   constructor(
-    /** The file system whose calls are bounded. */
+    /** The file system whose calls are guarded. */
     readonly inner: FileSystem,
-    /** The longest a call may take, in ms. */
-    readonly timeoutMs: number,
+    /** The longest a call may take, in ms (`undefined`: unbounded). */
+    readonly timeoutMs?: number,
   ) {}
+
+  /** `fs` itself when it is guarded already, else `fs` guarded without a time-out. */
+  static of(fs: FileSystem): GuardedFileSystem {
+    return fs instanceof GuardedFileSystem ? fs : new GuardedFileSystem(fs);
+  }
 
   /** The wrapped file system's read concurrency. */
   get readConcurrency(): number | undefined {
     return this.inner.readConcurrency;
   }
 
+  #run<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
+    return this.timeoutMs === undefined
+      ? storage(operation, path, call)
+      : withTimeout(operation, path, this.timeoutMs, call);
+  }
+
   read(path: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
-    return withTimeout('read', path, this.timeoutMs, () => this.inner.read(path, options));
+    return this.#run('read', path, () => this.inner.read(path, options));
   }
 
   create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void> {
-    return withTimeout('create', path, this.timeoutMs, () => this.inner.create(path, data, options));
+    return this.#run('create', path, () => this.inner.create(path, data, options));
   }
 
   replace(path: string, data: Uint8Array): Promise<void> {
-    return withTimeout('replace', path, this.timeoutMs, () => this.inner.replace(path, data));
+    return this.#run('replace', path, () => this.inner.replace(path, data));
   }
 
   delete(path: string): Promise<void> {
-    return withTimeout('delete', path, this.timeoutMs, () => this.inner.delete(path));
+    return this.#run('delete', path, () => this.inner.delete(path));
   }
 
-  async *list(prefix: string, options?: ListOptions): AsyncGenerator<string> {
+  list(prefix: string, options?: ListOptions): AsyncGenerator<string> {
+    const timeoutMs = this.timeoutMs;
+    return timeoutMs === undefined
+      ? storageList(this.inner, prefix, options)
+      : this.#boundedList(prefix, timeoutMs, options);
+  }
+
+  async *#boundedList(prefix: string, timeoutMs: number, options?: ListOptions): AsyncGenerator<string> {
     const where = prefix === '' ? '(root)' : prefix;
     const iterator = this.inner.list(prefix, options)[Symbol.asyncIterator]();
     let finished = false;
     let stuck = false;
     try {
       for (;;) {
-        const next = await withTimeout('list', where, this.timeoutMs, () => iterator.next()).catch((error) => {
+        const next = await withTimeout('list', where, timeoutMs, () => iterator.next()).catch((error) => {
           stuck = isEvsrcError(error?.cause, ErrorCode.Timeout);
           finished = !stuck;
           throw error;
@@ -159,7 +181,7 @@ export class BoundedFileSystem implements FileSystem {
       // Stopped early by the caller: close the listing. After a time-out the step in flight
       // still holds it; ask it to close without waiting for it.
       if (stuck) iterator.return?.()?.catch(() => undefined);
-      else if (!finished) await withTimeout('list', where, this.timeoutMs, async () => iterator.return?.());
+      else if (!finished) await withTimeout('list', where, timeoutMs, async () => iterator.return?.());
     }
   }
 
@@ -168,11 +190,10 @@ export class BoundedFileSystem implements FileSystem {
     return this.inner.watch ? this.inner.watch(folder, listener) : async () => {};
   }
 
-  /** Forwards to the wrapped file system's `notify`, bounded like every call. */
+  /** Forwards to the wrapped file system's `notify`, guarded like every call. */
   async notify(folder: string): Promise<void> {
     const inner = this.inner;
-    if (inner.notify)
-      await withTimeout('notify', folder, this.timeoutMs, () => inner.notify?.(folder) as Promise<void>);
+    if (inner.notify) await this.#run('notify', folder, () => inner.notify?.(folder) as Promise<void>);
   }
 
   /** Closes the wrapped file system. */
