@@ -73,6 +73,13 @@ export {
 } from './model/aggregate.js';
 export { ChangeEvent, type ChangeEventClass } from './model/change-event.js';
 export type { EventMetadata, EventRecord, StoredEvent } from './model/event-record.js';
+// Checking a payload before raising it (docs/modelling.md)
+export {
+  findPayloadProblem,
+  MAX_PAYLOAD_DEPTH,
+  type PayloadProblem,
+  type PayloadRules,
+} from './model/payload-check.js';
 export { type EventUpcaster, type SnapshotUpcaster, upcastEvent, upcastSnapshot } from './model/upcasting.js';
 // Formats
 export { json } from './parsers/json.js';

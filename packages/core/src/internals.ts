@@ -63,12 +63,6 @@ export {
   storedFileCodec,
 } from './inspect/stored-batches.js';
 export { EventRegistry } from './model/event-registry.js';
-export {
-  findPayloadProblem,
-  MAX_PAYLOAD_DEPTH,
-  type PayloadProblem,
-  type PayloadRules,
-} from './model/payload-check.js';
 export { UpcasterChain } from './model/upcasting.js';
 export { jsonAggregateParser, jsonEventBatchParser } from './parsers/json.js';
 export { msgpackAggregateParser, msgpackEventBatchParser } from './parsers/msgpack.js';
