@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type CodecOptions, CodecPipeline } from '@evsrc/core';
+import type { CodecOptions } from '@evsrc/core';
+import { CodecPipeline } from '@evsrc/core/internals';
 import { BACKENDS, type BackendName } from './backends/types.js';
 
 export const PARSERS = ['json', 'msgpack'] as const;

@@ -3,15 +3,8 @@ import { mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  ErrorCode,
-  type EvsrcError,
-  type FeedBatch,
-  findHead,
-  isEvsrcError,
-  parseCheckpoint,
-  Repository,
-} from '@evsrc/core';
+import { ErrorCode, type EvsrcError, type FeedBatch, isEvsrcError, Repository } from '@evsrc/core';
+import { findHead, parseCheckpoint } from '@evsrc/core/internals';
 import { RedisFileSystem, type RedisFileSystemOptions } from '@evsrc/fs-redis';
 import { hasCommand, missing, type ServerControl, startRedis } from '@evsrc/test-servers';
 import { describe, expect, it } from 'vitest';

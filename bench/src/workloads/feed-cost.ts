@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { type Checkpoint, FEED_START, type FileSystem, parseCheckpoint, type Repository } from '@evsrc/core';
+import { type Checkpoint, FEED_START, type FileSystem, type Repository } from '@evsrc/core';
+import { parseCheckpoint } from '@evsrc/core/internals';
 import type { BackendName } from '../backends/types.js';
 import { Ledger } from '../domain.js';
 import { type Latencies, type Measurement, measureWrites } from '../measure.js';

@@ -5,7 +5,8 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { batchPath, type CreateOptions, type FileSystem, InMemoryFileSystem, type ListOptions } from '@evsrc/core';
+import { type CreateOptions, type FileSystem, InMemoryFileSystem, type ListOptions } from '@evsrc/core';
+import { batchPath } from '@evsrc/core/internals';
 import { Ledger } from '../domain.js';
 import { measureLoads, quantile } from '../measure.js';
 import type { Sizes } from '../options.js';

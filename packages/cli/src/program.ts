@@ -1,13 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  type AggregateRegistration,
-  ConfigurationError,
-  type EncryptionOptions,
-  type FileSystem,
-  Keyring,
-} from '@evsrc/core';
+import { type AggregateRegistration, ConfigurationError, type EncryptionOptions, type FileSystem } from '@evsrc/core';
+import { Keyring } from '@evsrc/core/internals';
 import { openFileSystem, parseStoreUrl } from '@evsrc/store';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { copyStore } from './commands/copy.js';

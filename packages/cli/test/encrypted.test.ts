@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { batchPath, Repository, readFile as readEvsrcFile, writeFile as writeEvsrcFile } from '@evsrc/core';
+import { Repository, readFile as readEvsrcFile } from '@evsrc/core';
+import { batchPath, writeFile as writeEvsrcFile } from '@evsrc/core/internals';
 import { LocalFileSystem } from '@evsrc/fs-local';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BankAccount, bankAccounts } from '../../../examples/bank/src/bank-account.js';

@@ -1,6 +1,7 @@
 import { readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { batchPath, Projection, Repository, snapshotPath, writeFile as writeEvsrcFile } from '@evsrc/core';
+import { Projection, Repository } from '@evsrc/core';
+import { batchPath, snapshotPath, writeFile as writeEvsrcFile } from '@evsrc/core/internals';
 import { LocalFileSystem } from '@evsrc/fs-local';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BankAccount, bankAccounts } from '../../../examples/bank/src/bank-account.js';

@@ -1,16 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import {
-  batchPath,
-  encodeEntry,
-  entryPath,
-  FEED_HEAD_HINT,
-  type FileSystem,
-  Repository,
-  readFile,
-  snapshotPath,
-  writeFile,
-} from '@evsrc/core';
+import { type FileSystem, Repository, readFile } from '@evsrc/core';
+import { batchPath, encodeEntry, entryPath, FEED_HEAD_HINT, snapshotPath, writeFile } from '@evsrc/core/internals';
 import { LocalFileSystem } from '@evsrc/fs-local';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BankAccount, bankAccounts } from '../../../examples/bank/src/bank-account.js';

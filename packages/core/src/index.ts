@@ -7,84 +7,63 @@
  * - The {@link Repository} that loads and saves aggregates as batch files and snapshots.
  * - The change {@link Feed} of a store, and {@link Projection}s fed by it.
  *
+ * This entry point is the public API: what an application or a storage adapter needs, and
+ * nothing else (`packages/core/api.md` lists it; `test/public-api.test.ts` guards it). The
+ * building blocks the CLI, the benchmarks and the reliability tests use are in
+ * `@evsrc/core/internals`, which carries no stability promise.
+ *
  * @packageDocumentation
  */
 
-export {
-  COMPRESSIONS,
-  type Compression,
-  zstdAvailable,
-} from './codec/compression.js';
-export { AES_256_GCM } from './codec/encryption.js';
-export { AGGREGATE_KEY, DataKeys, dataKeyPath, type EncryptionOptions, Keyring } from './codec/keys.js';
-export { type CodecFields, type CodecOptions, CodecPipeline, type FilePlace, needsDataKey } from './codec/pipeline.js';
+// Codec options (compression, encryption)
+export { type Compression, zstdAvailable } from './codec/compression.js';
+export type { EncryptionOptions } from './codec/keys.js';
+export type { CodecOptions } from './codec/pipeline.js';
+// Store-URL parameters, for adapters' `fromUrl`
 export { readUrlParams, type UrlParamKind, type UrlParams } from './config/url-params.js';
-export * from './errors.js';
+// Errors: every class and code is public
 export {
-  decodeEntry,
-  type EntryLink,
-  encodeEntry,
-  type FeedEntry,
-  type LoggedBatch,
-  type LoggedBatchInfo,
-  readEntry,
-} from './feed/entry.js';
-export {
-  Feed,
-  type FeedBatch,
-  type FeedCodec,
-  type FeedOptions,
-  type FeedReadOptions,
-  type FeedWatchOptions,
-  type LoggedBatchHeader,
-} from './feed/feed.js';
-export {
-  type Checkpoint,
-  chunkFolder,
-  entryPath,
-  FEED_FOLDER,
-  FEED_HEAD_HINT,
-  FEED_MARKER,
-  FEED_START,
-  type FeedPosition,
-  formatCheckpoint,
-  isAfter,
-  parseCheckpoint,
-  positionInName,
-  RESERVED_FOLDER,
-} from './feed/layout.js';
-export { FeedPoller } from './feed/poller.js';
+  AggregateNotFoundError,
+  ConcurrencyError,
+  ConfigurationError,
+  CorruptFileError,
+  ErrorCode,
+  type ErrorCodeValue,
+  EvsrcError,
+  FeedIntegrityError,
+  FileExistsError,
+  FileTooLargeError,
+  ForgottenError,
+  InvalidIdError,
+  InvalidPathError,
+  InvalidPayloadError,
+  isEvsrcError,
+  MisplacedFileError,
+  MissingKeyError,
+  MissingPredecessorError,
+  RetriesExhaustedError,
+  StorageError,
+  StreamIntegrityError,
+  TamperedFileError,
+  TimeoutError,
+  UnknownAggregateTypeError,
+  UnknownEventTypeError,
+  UnsupportedFormatError,
+  UpcastError,
+} from './errors.js';
+// The change feed and projections
+export { Feed, type FeedBatch, type FeedOptions, type FeedReadOptions, type FeedWatchOptions } from './feed/feed.js';
+export { type Checkpoint, FEED_FOLDER, FEED_START } from './feed/layout.js';
 export { Projection, type ProjectionOptions } from './feed/projection.js';
-export { type BatchIntent, discoverHead, FeedWriter, findHead, type LoggedIntent } from './feed/writer.js';
+// Reading one stored file (its header), e.g. to check how it was encoded
 export {
   type BatchHeader,
-  FORMAT_VERSION,
+  type CodecFields,
   type ParsedFile,
-  PLAIN_FORMAT_VERSION,
   readFile,
   type SnapshotHeader,
-  writeFile,
 } from './format/envelope.js';
-export {
-  aggregateFolder,
-  batchPath,
-  decodeSegment,
-  encodeSegment,
-  eventsFolder,
-  MAX_SEGMENT_BYTES,
-  MAX_VERSION,
-  snapshotPath,
-  snapshotsFolder,
-  versionInName,
-} from './format/layout.js';
-export { type FoundName, listAggregateIds, listAggregateTypes } from './inspect/listing.js';
-export {
-  type DecodedBatch,
-  FileCodec,
-  type ReadStoredBatchesOptions,
-  readStoredBatches,
-  storedFileCodec,
-} from './inspect/stored-batches.js';
+// The model
 export {
   Aggregate,
   type AggregateClass,
@@ -94,23 +73,19 @@ export {
 } from './model/aggregate.js';
 export { ChangeEvent, type ChangeEventClass } from './model/change-event.js';
 export type { EventMetadata, EventRecord, StoredEvent } from './model/event-record.js';
-export { EventRegistry } from './model/event-registry.js';
+// Checking a payload before raising it (docs/modelling.md)
 export {
   findPayloadProblem,
   MAX_PAYLOAD_DEPTH,
   type PayloadProblem,
   type PayloadRules,
 } from './model/payload-check.js';
-export {
-  type EventUpcaster,
-  type SnapshotUpcaster,
-  UpcasterChain,
-  upcastEvent,
-  upcastSnapshot,
-} from './model/upcasting.js';
-export { json, jsonAggregateParser, jsonEventBatchParser } from './parsers/json.js';
-export { msgpack, msgpackAggregateParser, msgpackEventBatchParser } from './parsers/msgpack.js';
+export { type EventUpcaster, type SnapshotUpcaster, upcastEvent, upcastSnapshot } from './model/upcasting.js';
+// Formats
+export { json } from './parsers/json.js';
+export { msgpack } from './parsers/msgpack.js';
 export type { AggregateParser, EventBatchParser, Format } from './parsers/parser.js';
+// The repository
 export {
   type AggregateRegistration,
   aggregateType,
@@ -118,7 +93,6 @@ export {
   type SnapshotContext,
   type SnapshotPolicy,
 } from './repository/aggregate-type.js';
-export { backoffDelay } from './repository/backoff.js';
 export type {
   AsOf,
   BackgroundErrorContext,
@@ -128,6 +102,7 @@ export type {
   SaveOptions,
 } from './repository/options.js';
 export { Repository } from './repository/repository.js';
+// The FileSystem port, and what adapter authors need to implement it
 export {
   type CreateOptions,
   type FileSystem,
@@ -139,4 +114,3 @@ export {
 export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './storage/in-memory.js';
 export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './storage/paths.js';
 export { checkReadSize, MAX_READ_BYTES, readStreamBody, STREAM_HEAD_ABOVE } from './storage/read-limits.js';
-export { mapOrdered } from './util/ordered.js';

@@ -1,17 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import {
-  batchPath,
   type CodecOptions,
-  dataKeyPath,
   ErrorCode,
   InMemoryFileSystem,
   isEvsrcError,
   Repository,
   readFile,
-  snapshotPath,
-  writeFile,
   zstdAvailable,
 } from '@evsrc/core';
+import { batchPath, dataKeyPath, snapshotPath, writeFile } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
 import { errorOf } from './harness.js';
 import { Account, account } from './sample.js';

@@ -1,9 +1,7 @@
 import { crc32 } from 'node:zlib';
 import {
-  batchPath,
   ErrorCode,
   type EvsrcError,
-  FileCodec,
   InMemoryFileSystem,
   isEvsrcError,
   json,
@@ -11,9 +9,8 @@ import {
   Repository,
   readFile,
   type StoredEvent,
-  snapshotPath,
-  writeFile,
 } from '@evsrc/core';
+import { batchPath, FileCodec, snapshotPath, writeFile } from '@evsrc/core/internals';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Account, account } from './sample.js';

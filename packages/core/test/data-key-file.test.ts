@@ -1,4 +1,5 @@
-import { DataKeys, dataKeyPath, ErrorCode, InMemoryFileSystem, isEvsrcError, Keyring, Repository } from '@evsrc/core';
+import { ErrorCode, InMemoryFileSystem, isEvsrcError, Repository } from '@evsrc/core';
+import { DataKeys, dataKeyPath, Keyring } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
 import { errorOf } from './harness.js';
 import { Account, account } from './sample.js';

@@ -1,4 +1,5 @@
-import { CorruptFileError, ErrorCode, isEvsrcError, readFile, UnsupportedFormatError, writeFile } from '@evsrc/core';
+import { CorruptFileError, ErrorCode, isEvsrcError, readFile, UnsupportedFormatError } from '@evsrc/core';
+import { writeFile } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
 
 const body = new TextEncoder().encode('[{"type":"x","timestamp":1,"payload":{}}]');

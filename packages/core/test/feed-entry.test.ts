@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
-import { CorruptFileError, decodeEntry, encodeEntry, readEntry, writeFile } from '@evsrc/core';
+import { CorruptFileError } from '@evsrc/core';
+import { decodeEntry, encodeEntry, readEntry, writeFile } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
 
 const batch = writeFile(

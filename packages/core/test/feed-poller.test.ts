@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { FeedPoller, InMemoryFileSystem, Repository } from '@evsrc/core';
+import { InMemoryFileSystem, Repository } from '@evsrc/core';
+import { FeedPoller } from '@evsrc/core/internals';
 import { TestAccount, testAccountType } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
 

@@ -1,4 +1,5 @@
-import { type Format, InMemoryFileSystem, json, parseCheckpoint, Repository } from '@evsrc/core';
+import { type Format, InMemoryFileSystem, json, Repository } from '@evsrc/core';
+import { parseCheckpoint } from '@evsrc/core/internals';
 import { TestAccount, testAccountType } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
 

@@ -2,7 +2,6 @@ import { crc32, deflateSync } from 'node:zlib';
 import {
   Aggregate,
   aggregateType,
-  batchPath,
   ChangeEvent,
   ErrorCode,
   type FileSystem,
@@ -11,9 +10,8 @@ import {
   type ReadOptions,
   Repository,
   readFile,
-  snapshotPath,
-  writeFile,
 } from '@evsrc/core';
+import { batchPath, snapshotPath, writeFile } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
 import { errorOf } from './harness.js';
 import { Account, account } from './sample.js';

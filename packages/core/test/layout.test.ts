@@ -1,12 +1,5 @@
-import {
-  batchPath,
-  decodeSegment,
-  ErrorCode,
-  encodeSegment,
-  isEvsrcError,
-  snapshotPath,
-  versionInName,
-} from '@evsrc/core';
+import { ErrorCode, isEvsrcError } from '@evsrc/core';
+import { batchPath, decodeSegment, encodeSegment, snapshotPath, versionInName } from '@evsrc/core/internals';
 import { hostileIds, isUnstorableId } from '@evsrc/core/testing/vitest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -2,7 +2,6 @@ import {
   Aggregate,
   aggregateType,
   ChangeEvent,
-  FileCodec,
   type FileSystem,
   InMemoryFileSystem,
   isEvsrcError,
@@ -10,6 +9,7 @@ import {
   msgpack,
   Repository,
 } from '@evsrc/core';
+import { FileCodec } from '@evsrc/core/internals';
 import { collect } from '@evsrc/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

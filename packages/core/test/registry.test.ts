@@ -1,11 +1,5 @@
-import {
-  Aggregate,
-  ChangeEvent,
-  ConfigurationError,
-  CorruptFileError,
-  EventRegistry,
-  UnknownEventTypeError,
-} from '@evsrc/core';
+import { Aggregate, ChangeEvent, ConfigurationError, CorruptFileError, UnknownEventTypeError } from '@evsrc/core';
+import { EventRegistry } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
 
 class Thing extends Aggregate {

@@ -1,16 +1,14 @@
 import {
-  batchPath,
   ConfigurationError,
   ErrorCode,
   type EventRecord,
-  eventsFolder,
   InMemoryFileSystem,
   isEvsrcError,
   Repository,
   StorageError,
-  snapshotPath,
   TimeoutError,
 } from '@evsrc/core';
+import { batchPath, eventsFolder, snapshotPath } from '@evsrc/core/internals';
 import { FaultyFileSystem } from '@evsrc/core/testing';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,15 +1,5 @@
-import {
-  backoffDelay,
-  batchPath,
-  ConcurrencyError,
-  ErrorCode,
-  type EventRecord,
-  isEvsrcError,
-  Repository,
-  StorageError,
-  snapshotPath,
-  writeFile,
-} from '@evsrc/core';
+import { ConcurrencyError, ErrorCode, type EventRecord, isEvsrcError, Repository, StorageError } from '@evsrc/core';
+import { backoffDelay, batchPath, snapshotPath, writeFile } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
 import { errorOf, setup } from './harness.js';
 import { Account, account, Deposited, Opened } from './sample.js';

@@ -1,13 +1,5 @@
-import {
-  batchPath,
-  ErrorCode,
-  InMemoryFileSystem,
-  isEvsrcError,
-  MAX_VERSION,
-  Repository,
-  snapshotPath,
-  storedFileCodec,
-} from '@evsrc/core';
+import { ErrorCode, InMemoryFileSystem, isEvsrcError, Repository } from '@evsrc/core';
+import { batchPath, MAX_VERSION, snapshotPath, storedFileCodec } from '@evsrc/core/internals';
 import { collect } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
 import { errorOf } from './harness.js';

@@ -11,10 +11,10 @@ import {
   isEvsrcError,
   Repository,
   readFile,
-  snapshotPath,
   upcastEvent,
   upcastSnapshot,
 } from '@evsrc/core';
+import { snapshotPath } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
 
 /**

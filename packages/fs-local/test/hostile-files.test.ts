@@ -3,16 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import {
-  Aggregate,
-  aggregateType,
-  batchPath,
-  ChangeEvent,
-  checkReadSize,
-  ErrorCode,
-  isEvsrcError,
-  Repository,
-} from '@evsrc/core';
+import { Aggregate, aggregateType, ChangeEvent, checkReadSize, ErrorCode, isEvsrcError, Repository } from '@evsrc/core';
+import { batchPath } from '@evsrc/core/internals';
 import { LocalFileSystem } from '@evsrc/fs-local';
 import { afterEach, describe, expect, it } from 'vitest';
 

@@ -1,7 +1,8 @@
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { batchPath, ErrorCode, Repository } from '@evsrc/core';
+import { ErrorCode, Repository } from '@evsrc/core';
+import { batchPath } from '@evsrc/core/internals';
 import { collect, TestAccount, testAccountType } from '@evsrc/core/testing';
 import { LocalFileSystem, TEMPORARY_FOLDER } from '@evsrc/fs-local';
 import { afterEach, describe, expect, it } from 'vitest';

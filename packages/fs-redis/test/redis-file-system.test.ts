@@ -1,4 +1,5 @@
-import { batchPath, ErrorCode, type FileSystem, isEvsrcError, Repository, StorageError } from '@evsrc/core';
+import { ErrorCode, type FileSystem, isEvsrcError, Repository, StorageError } from '@evsrc/core';
+import { batchPath } from '@evsrc/core/internals';
 import { freePort } from '@evsrc/test-servers';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';

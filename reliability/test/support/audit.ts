@@ -1,13 +1,5 @@
-import {
-  type BatchHeader,
-  decodeSegment,
-  FEED_FOLDER,
-  type FileSystem,
-  mapOrdered,
-  Repository,
-  readStoredBatches,
-  storedFileCodec,
-} from '@evsrc/core';
+import { type BatchHeader, FEED_FOLDER, type FileSystem, Repository } from '@evsrc/core';
+import { decodeSegment, mapOrdered, readStoredBatches, storedFileCodec } from '@evsrc/core/internals';
 import type { Child } from './child.js';
 import { digestOf, Ledger, ledgerType } from './domain.mjs';
 

@@ -1,16 +1,12 @@
+import { FEED_FOLDER, type FeedBatch, type FeedOptions, type FileSystem, Repository } from '@evsrc/core';
 import {
   decodeEntry,
   entryPath,
-  FEED_FOLDER,
-  type FeedBatch,
-  type FeedOptions,
-  type FileSystem,
   formatCheckpoint,
   isAfter,
   parseCheckpoint,
   positionInName,
-  Repository,
-} from '@evsrc/core';
+} from '@evsrc/core/internals';
 import type { Ack, Audit } from './audit.js';
 import { digestOf, Ledger, ledgerType, type Tagged } from './domain.mjs';
 import { closeStore } from './stores.mjs';

@@ -1,4 +1,5 @@
-import { type FileSystem, isEvsrcError, mapOrdered } from '@evsrc/core';
+import { type FileSystem, isEvsrcError } from '@evsrc/core';
+import { mapOrdered } from '@evsrc/core/internals';
 import type { Output } from '../output.js';
 import type { Problem } from './verify.js';
 

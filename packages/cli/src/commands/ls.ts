@@ -1,4 +1,5 @@
-import { encodeSegment, type FileSystem, listAggregateIds, listAggregateTypes } from '@evsrc/core';
+import type { FileSystem } from '@evsrc/core';
+import { encodeSegment, listAggregateIds, listAggregateTypes } from '@evsrc/core/internals';
 import type { Output } from '../output.js';
 
 /**

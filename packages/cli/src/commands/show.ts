@@ -1,4 +1,5 @@
-import { AggregateNotFoundError, type EncryptionOptions, type FileSystem, readStoredBatches } from '@evsrc/core';
+import { AggregateNotFoundError, type EncryptionOptions, type FileSystem } from '@evsrc/core';
+import { readStoredBatches } from '@evsrc/core/internals';
 import type { Output } from '../output.js';
 
 /** Options of {@link show}. */

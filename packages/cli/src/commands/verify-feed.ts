@@ -1,15 +1,14 @@
 import { crc32 } from 'node:zlib';
+import { FEED_FOLDER, type FileSystem } from '@evsrc/core';
 import {
   readEntry as decodeFeedEntry,
   entryPath,
-  FEED_FOLDER,
   FEED_HEAD_HINT,
   FEED_MARKER,
-  type FileSystem,
   type LoggedBatch,
   mapOrdered,
   positionInName,
-} from '@evsrc/core';
+} from '@evsrc/core/internals';
 import type { Output } from '../output.js';
 import type { Problem } from './verify.js';
 

@@ -4,16 +4,18 @@ import {
   type CodecOptions,
   type EncryptionOptions,
   ErrorCode,
-  type FileCodec,
   type FileSystem,
   isEvsrcError,
+  Repository,
+} from '@evsrc/core';
+import {
+  type FileCodec,
   listAggregateIds,
   listAggregateTypes,
   mapOrdered,
-  Repository,
   storedFileCodec,
   versionInName,
-} from '@evsrc/core';
+} from '@evsrc/core/internals';
 import type { Output } from '../output.js';
 import { checkFeed, claimOf, type FeedClaim, lost } from './verify-feed.js';
 

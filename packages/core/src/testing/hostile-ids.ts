@@ -108,7 +108,7 @@ export function hostileIds(count: number): fc.Arbitrary<string[]> {
 /**
  * Should an id be refused (`EVSRC_INVALID_ID`)? An independent statement of the rule of
  * `encodeSegment`: empty, a lone surrogate, or an encoding (one byte for `[a-z0-9_-]`,
- * `%xx` per UTF-8 byte otherwise) longer than {@link MAX_SEGMENT_BYTES}.
+ * `%xx` per UTF-8 byte otherwise) longer than `MAX_SEGMENT_BYTES` (200 bytes).
  */
 export function isUnstorableId(id: string): boolean {
   if (id.length === 0 || !id.isWellFormed()) return true;
