@@ -1,19 +1,15 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
+import { documentationPages, ROOT } from './docs-pages.js';
 import { node } from './run.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MARKER = /<!-- sample: (\S+) -->\n```ts\n([\s\S]*?)\n```/g;
 
-/** Every ```ts block of README.md and docs/*.md, with the sample file it says it is. */
+/** Every ```ts block of README.md and of the pages under docs/, with the sample file it says it is. */
 async function blocks(): Promise<{ doc: string; sample: string | undefined; code: string }[]> {
-  const docs = [
-    'README.md',
-    ...(await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
-  ];
+  const docs = ['README.md', ...(await documentationPages()).filter((f) => f.startsWith('docs/'))];
   const out: { doc: string; sample: string | undefined; code: string }[] = [];
   for (const doc of docs) {
     const text = await readFile(join(ROOT, doc), 'utf8');

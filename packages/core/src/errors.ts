@@ -68,7 +68,7 @@ export const ErrorCode = {
    * An event's payload (or a snapshot's state) holds something the formats cannot store
    * faithfully: `NaN`, a bigint, a Date, a cycle, a key `__proto__`, a field named like a
    * method of the event class, … The save fails and its events stay pending; a snapshot is
-   * skipped (reported to `onError`). See `docs/modelling.md`.
+   * skipped (reported to `onError`). See `docs/guide/modelling.md`.
    */
   InvalidPayload: 'EVSRC_INVALID_PAYLOAD',
 } as const;
@@ -265,7 +265,7 @@ export class MissingPredecessorError extends EvsrcError {
  * Thrown when an aggregate's history is broken: its batch files leave a gap or overlap in
  * its versions (`gap`, `overlap`), or versions the store once held are gone (`lost`: a
  * save found the batch it follows missing, or a snapshot is newer than the last batch).
- * See `docs/guarantees.md` for how to recover.
+ * See `docs/reference/guarantees.md` for how to recover.
  */
 export class StreamIntegrityError extends EvsrcError {
   constructor(
@@ -296,7 +296,7 @@ export class StreamIntegrityError extends EvsrcError {
  * Thrown by a feed reader when the log lost entries it had already seen: the entry at
  * `position` is gone, or holds other batches than the reader saw there (the store lost
  * recent writes and later saves took the positions again). A projection fed past that
- * point must be rebuilt; see `docs/guarantees.md`.
+ * point must be rebuilt; see `docs/reference/guarantees.md`.
  */
 export class FeedIntegrityError extends EvsrcError {
   constructor(
@@ -307,7 +307,7 @@ export class FeedIntegrityError extends EvsrcError {
   ) {
     super(
       ErrorCode.FeedIntegrity,
-      `The change feed lost position ${position} (${path}): ${reason}. The store lost recent writes; readers that had passed this position must be rebuilt (see "When the store loses data" in docs/guarantees.md)`,
+      `The change feed lost position ${position} (${path}): ${reason}. The store lost recent writes; readers that had passed this position must be rebuilt (see "When the store loses data" in docs/reference/guarantees.md)`,
     );
   }
 }

@@ -112,5 +112,6 @@ export {
   type ReadOptions,
 } from './storage/file-system.js';
 export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './storage/in-memory.js';
+export { type Listing, openListing } from './storage/list-options.js';
 export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './storage/paths.js';
 export { checkReadSize, MAX_READ_BYTES, readStreamBody, STREAM_HEAD_ABOVE } from './storage/read-limits.js';

@@ -1,7 +1,6 @@
 import type { BlobItem, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import {
   assertValidPath,
-  assertValidPrefix,
   type CreateOptions,
   compareNames,
   FileExistsError,
@@ -10,6 +9,7 @@ import {
   isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
+  openListing,
   type ReadOptions,
   readStreamBody,
   StorageError,
@@ -124,16 +124,11 @@ export class AzureFileSystem implements FileSystem {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
-    assertValidPrefix(prefix);
-    const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    if (limit <= 0) return;
-    const plan = planListing(prefix, options.startAfter);
+    const listing = openListing(prefix, options);
+    if (!listing) return;
+    const plan = planListing(prefix, listing.startAfter);
     if (plan.empty) return;
-    let yielded = 0;
-    for await (const name of this.#names(prefix, plan, options.pageSize, () => limit - yielded)) {
-      yield name;
-      if (++yielded >= limit) return;
-    }
+    yield* listing.take(this.#names(prefix, plan, options.pageSize, () => listing.remaining));
   }
 
   /** Nothing to release: the SDK's clients hold no connections of their own beyond Node's agent. */

@@ -15,6 +15,7 @@ import {
   isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
+  openListing,
   type ReadOptions,
   StorageError,
 } from '@evsrc/core';
@@ -203,16 +204,12 @@ export class LocalFileSystem implements FileSystem {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
-    assertValidPrefix(prefix);
+    const listing = openListing(prefix, options);
+    if (!listing) return;
     const slash = prefix.lastIndexOf('/');
-    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    if (remaining <= 0) return;
     const folder = prefix.slice(0, Math.max(slash, 0));
     if (!this.#isChecked(folder) && (await this.#checkFolder('list', prefix, folder)) === 'missing') return;
-    for await (const name of this.#walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1), options.startAfter)) {
-      yield name;
-      if (--remaining <= 0) return;
-    }
+    yield* listing.take(this.#walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1), listing.startAfter));
   }
 
   /**

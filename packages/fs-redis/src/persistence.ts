@@ -25,7 +25,8 @@ export interface PersistenceReport {
 }
 
 /** Where the operator's guide is. */
-const GUIDE = 'see "When the store loses data" in docs/guarantees.md and "Persistence" in the @evsrc/fs-redis README';
+const GUIDE =
+  'see "When the store loses data" in docs/reference/guarantees.md and "Persistence" in the @evsrc/fs-redis README';
 
 /** What evsrc does about a lost tail of saves, so the operator knows what the symptoms will be. */
 const AFTER_A_LOSS =

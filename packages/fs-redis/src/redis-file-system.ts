@@ -9,6 +9,7 @@ import {
   isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
+  openListing,
   type ReadOptions,
   StorageError,
 } from '@evsrc/core';
@@ -222,11 +223,9 @@ export class RedisFileSystem implements FileSystem {
 
   /** Lists names starting with `prefix` in code point order, walking the folder indexes page by page. */
   async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
-    assertValidPrefix(prefix);
-    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    if (remaining <= 0) return;
-    const requested = options.pageSize === undefined ? this.#pageSize : Math.max(1, Math.floor(options.pageSize));
-    const pageSize = Math.min(requested, MAX_PAGE_SIZE, remaining);
+    const listing = openListing(prefix, options);
+    if (!listing) return;
+    const pageSize = listing.pageSize(this.#pageSize, MAX_PAGE_SIZE);
     const folder = folderOf(prefix);
     const read = async (f: string, min: string, max: string | Buffer, count: number) => {
       try {
@@ -238,13 +237,10 @@ export class RedisFileSystem implements FileSystem {
     const names = walk(read, {
       folder,
       namePrefix: prefix.slice(folder.length),
-      startAfter: options.startAfter,
+      startAfter: listing.startAfter,
       pageSize,
     });
-    for await (const name of names) {
-      yield name;
-      if (--remaining <= 0) return;
-    }
+    yield* listing.take(names);
   }
 
   /**

@@ -76,7 +76,7 @@ describeRedis('the persistence check', () => {
     expect(warning).toMatch(/EVSRC_STREAM_INTEGRITY on its next save/);
     expect(warning).toMatch(/change-feed reader that had read a lost log position fails/);
     expect(warning).toMatch(/`evsrc verify` reports the holes/);
-    expect(warning).toMatch(/"When the store loses data" in docs\/guarantees\.md/);
+    expect(warning).toMatch(/"When the store loses data" in docs\/reference\/guarantees\.md/);
     expect(warning).toMatch(/"appendonly yes" with "appendfsync always"/);
     // A warning, not a refusal.
     await fs.create('a', text('x'));

@@ -10,15 +10,16 @@ import {
 } from '@aws-sdk/client-s3';
 import {
   assertValidPath,
-  assertValidPrefix,
   type CreateOptions,
   ErrorCode,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
   isEvsrcError,
+  type Listing,
   type ListOptions,
   MissingPredecessorError,
+  openListing,
   type ReadOptions,
   readStreamBody,
   StorageError,
@@ -178,21 +179,21 @@ export class S3FileSystem implements FileSystem {
 
   /** `ListObjectsV2` page by page (`Prefix`, `StartAfter`, continuation tokens), in UTF-8 byte order. */
   async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
-    assertValidPrefix(prefix);
-    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    if (remaining <= 0) return;
-    const pageSize = Math.max(1, Math.min(MAX_PAGE, Math.floor(options.pageSize ?? MAX_PAGE)));
-    const startAfter = options.startAfter ? this.keyPrefix + options.startAfter : undefined;
+    const listing = openListing(prefix, options);
+    if (listing) yield* listing.take(this.#pages(listing));
+  }
+
+  /** The names of a listing, one `ListObjectsV2` page at a time. */
+  async *#pages(listing: Listing): AsyncGenerator<string> {
+    const pageSize = listing.pageSize(MAX_PAGE, MAX_PAGE);
+    const startAfter = listing.startAfter ? this.keyPrefix + listing.startAfter : undefined;
     let token: string | undefined;
     do {
-      const page = await this.#listPage(prefix, {
-        MaxKeys: Math.min(pageSize, remaining),
+      const page = await this.#listPage(listing.prefix, {
+        MaxKeys: Math.min(pageSize, listing.remaining),
         ...(token ? { ContinuationToken: token } : startAfter ? { StartAfter: startAfter } : {}),
       });
-      for (const name of page.names) {
-        yield name;
-        if (--remaining <= 0) return;
-      }
+      yield* page.names;
       token = page.next;
     } while (token);
   }

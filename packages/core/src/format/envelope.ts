@@ -3,7 +3,7 @@ import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
 
 /**
  * Every evsrc file is one line of JSON (the header), a newline, then the body written by
- * the parser the header names. See `docs/format.md`.
+ * the parser the header names. See `docs/reference/format.md`.
  *
  * @module
  */

@@ -121,7 +121,7 @@ export class Repository {
 
   /**
    * The change feed of the store: every committed batch, across aggregates, in a stable
-   * order, from a checkpoint (see `docs/feed.md`). Batches are logged only while the
+   * order, from a checkpoint (see `docs/reference/feed.md`). Batches are logged only while the
    * store's feed is on (the `feed` option). Reading needs every type read to be
    * registered here (or a `types` filter), and write access: a reader completes batches
    * whose writer died after logging them.
@@ -669,7 +669,7 @@ function lostPredecessor(type: string, id: string, aggregate: Aggregate, cause: 
   const missing = (cause as MissingPredecessorError).requires;
   return new StreamIntegrityError('lost', missing, batch.first, batch.last, undefined, {
     cause,
-    detail: `${type} ${JSON.stringify(id)} was saved up to version ${batch.last} and this save follows it, but the store no longer holds that batch (a restart that lost recent writes, a deleted file); nothing was saved, the events stay pending — see "When the store loses data" in docs/guarantees.md`,
+    detail: `${type} ${JSON.stringify(id)} was saved up to version ${batch.last} and this save follows it, but the store no longer holds that batch (a restart that lost recent writes, a deleted file); nothing was saved, the events stay pending — see "When the store loses data" in docs/reference/guarantees.md`,
   });
 }
 

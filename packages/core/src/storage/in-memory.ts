@@ -6,6 +6,7 @@ import {
   READ_HEAD_BYTES,
   type ReadOptions,
 } from './file-system.js';
+import { type Listing, openListing } from './list-options.js';
 import { assertValidPath, assertValidPrefix, compareNames } from './paths.js';
 import { checkReadSize, STREAM_HEAD_ABOVE } from './read-limits.js';
 
@@ -87,24 +88,28 @@ export class InMemoryFileSystem implements FileSystem {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncGenerator<string> {
-    assertValidPrefix(prefix);
-    const pageSize = Math.max(1, options.pageSize ?? 1000);
-    let after = options.startAfter;
-    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    while (remaining > 0) {
+    const listing = openListing(prefix, options);
+    if (listing) yield* listing.take(this.#pages(listing));
+  }
+
+  /** The names of a listing, one page at a time. */
+  async *#pages(listing: Listing): AsyncGenerator<string> {
+    const { prefix } = listing;
+    const pageSize = listing.pageSize(1000);
+    let after = listing.startAfter;
+    while (listing.remaining > 0) {
       await this.#tick();
       // Take one page, then search again: files may change while the caller iterates.
       let i = this.#lowerBound(after !== undefined && compareNames(after, prefix) > 0 ? after : prefix);
       if (after !== undefined && this.#names[i] === after) i++;
       const page: string[] = [];
-      while (page.length < Math.min(pageSize, remaining)) {
+      while (page.length < Math.min(pageSize, listing.remaining)) {
         const name = this.#names[i++];
         if (name === undefined || !name.startsWith(prefix)) break;
         page.push(name);
       }
       if (page.length === 0) return;
-      for (const name of page) yield name;
-      remaining -= page.length;
+      yield* page;
       after = page[page.length - 1];
     }
   }

@@ -59,7 +59,7 @@ const keys = (batches: readonly FeedBatch[]) =>
 
 /**
  * Defines the change feed's suite over a `FileSystem` under vitest: the invariants of
- * `docs/feed.md` (every acknowledged batch exactly once, failed saves never, resuming
+ * `docs/reference/feed.md` (every acknowledged batch exactly once, failed saves never, resuming
  * from a checkpoint, no hole behind a reader's checkpoint when writers are slow or die
  * after logging), watching, type filters, and projections — against the real store.
  */
