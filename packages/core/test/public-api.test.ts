@@ -63,6 +63,7 @@ const PUBLIC_VALUES = [
   'isEvsrcError',
   'json',
   'msgpack',
+  'openListing',
   'readFile',
   'readStreamBody',
   'readUrlParams',
