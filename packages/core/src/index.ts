@@ -73,7 +73,7 @@ export {
 } from './model/aggregate.js';
 export { ChangeEvent, type ChangeEventClass } from './model/change-event.js';
 export type { EventMetadata, EventRecord, StoredEvent } from './model/event-record.js';
-// Checking a payload before raising it (docs/modelling.md)
+// Checking a payload before raising it (docs/guide/modelling.md)
 export {
   findPayloadProblem,
   MAX_PAYLOAD_DEPTH,
