@@ -158,9 +158,9 @@ async function ourEarlierAttempt(
 ): Promise<EventRecord[] | undefined> {
   const bytes = await ctx.codec.fetch(ctx.fileSystem, path, 'batch');
   if (bytes === undefined) return undefined;
-  const header = ctx.codec.batchHeader(path, bytes, { type: reg.type, id, first });
-  if (header.commit !== commit || header.last > last) return undefined;
-  const batch = await ctx.codec.readBatch(path, bytes, { type: reg.type, id, first });
+  const expected = { type: reg.type, id, first };
+  const batch = await ctx.codec.readBatchIf(path, bytes, expected, (h) => h.commit === commit && h.last <= last);
+  if (batch === undefined) return undefined;
   // Same commit id: the bytes are ours (a prefix of the pending events); keep the caller's event objects.
   return records(reg, id, batch).map((r, i) => ({
     ...r,
