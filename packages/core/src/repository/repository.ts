@@ -1,10 +1,10 @@
 import { DataKeys } from '../codec/keys.js';
 import { CodecPipeline } from '../codec/pipeline.js';
-import { AggregateNotFoundError, ConfigurationError, ErrorCode, isEvsrcError } from '../errors.js';
+import { AggregateNotFoundError, ConfigurationError } from '../errors.js';
+import { openFeedLog } from '../feed/commit.js';
 import type { LoggedBatch } from '../feed/entry.js';
 import { Feed } from '../feed/feed.js';
-import { FEED_MARKER } from '../feed/layout.js';
-import { FeedWriter } from '../feed/writer.js';
+import type { FeedWriter } from '../feed/writer.js';
 import { encodeSegment, eventsFolder, versionInName } from '../format/layout.js';
 import type { Aggregate, AggregateClass } from '../model/aggregate.js';
 import type { EventRecord } from '../model/event-record.js';
@@ -101,31 +101,11 @@ export class Repository {
 
   /** The feed writer, when this store's batches must be logged (decided once, at the first save). */
   #feedLog(): Promise<FeedWriter | undefined> {
-    this.#feedWriter ??= this.#openFeedLog().catch((error) => {
+    this.#feedWriter ??= openFeedLog(this.fileSystem, this.#feedOption).catch((error) => {
       this.#feedWriter = undefined;
       throw error;
     });
     return this.#feedWriter;
-  }
-
-  async #openFeedLog(): Promise<FeedWriter | undefined> {
-    if (this.#feedOption === true) {
-      try {
-        const on = new TextEncoder().encode('on\n');
-        await this.#ctx.guarded.create(FEED_MARKER, on);
-      } catch (error) {
-        if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
-      }
-      return new FeedWriter(this.fileSystem);
-    }
-    const marker = await this.#ctx.guarded.read(FEED_MARKER);
-    if (marker === undefined) return undefined;
-    if (this.#feedOption === false) {
-      throw new ConfigurationError(
-        `This store's change feed is on (${FEED_MARKER} exists): a repository with feed: false would store batches the feed never shows`,
-      );
-    }
-    return new FeedWriter(this.fileSystem);
   }
 
   /**

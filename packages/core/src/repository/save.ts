@@ -5,6 +5,7 @@ import {
   type MissingPredecessorError,
   StreamIntegrityError,
 } from '../errors.js';
+import { commitBatch } from '../feed/commit.js';
 import { batchPath, eventsFolder } from '../format/layout.js';
 import {
   type Aggregate,
@@ -40,8 +41,6 @@ export async function saveBatch(
   const first = aggregate.storedVersion + 1;
   const last = first + pending.length - 1;
   const previous = await predecessor(ctx, reg, aggregate);
-  const after = previous?.first;
-  const requires = after === undefined ? undefined : batchPath(reg.type, id, after);
   const timestamp = Math.max(ctx.clock(), inner.lastTimestamp());
   const commit = inner.commitId();
   // Built field by field (no conditional spreads): this runs once per saved event.
@@ -62,13 +61,11 @@ export async function saveBatch(
   const dataKey = await ctx.codec.writeKey(reg.type, id);
   const fields = { type: reg.type, id, first, last, commit };
   const log = await ctx.feedLog();
-  // With the feed on, the batch is logged first (with its place in the feed in its
-  // header), so that a crash between the two writes cannot leave a batch the feed misses.
   const encode = ctx.codec.stageBatch(fields, stored, dataKey);
-  const bytes = log ? (await log.append({ path, ...fields, ...followed(previous), encode })).bytes : encode(undefined);
   let saved: EventRecord[];
   try {
-    await ctx.guarded.create(path, bytes, requires === undefined ? undefined : { requires });
+    // Logged first when the feed is on, then created only while `previous` exists (feed/commit.ts).
+    await commitBatch(ctx.guarded, log, { path, ...fields, ...followed(previous) }, encode);
     saved = stored.map((s, i) => {
       const r: Mutable<EventRecord> = {
         aggregateType: reg.type,
