@@ -1,3 +1,4 @@
+// Over 300 lines: FileCodec encodes and decodes batch and snapshot files symmetrically; halves would drift apart.
 import type { DataKeys } from '../codec/keys.js';
 import { CodecPipeline, type FilePlace, needsDataKey } from '../codec/pipeline.js';
 import {
