@@ -1,3 +1,4 @@
+// Over 300 lines: the catalogue of every public error class with its code, kept in one place to look them up.
 /**
  * Every error evsrc throws is an {@link EvsrcError} with a stable string `code`.
  * Match on the code (or use {@link isEvsrcError}) rather than `instanceof`: codes keep

@@ -1,3 +1,4 @@
+// Over 300 lines: one adapter's whole mapping of the FileSystem port onto local disk; split by operation would scatter it.
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// Over 300 lines: one adapter's whole mapping of the FileSystem port onto S3; split by operation would scatter it.
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,

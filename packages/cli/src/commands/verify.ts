@@ -1,3 +1,4 @@
+// Over 300 lines: one command's walk of the store and the checks it runs on each file it finds.
 import { isDeepStrictEqual } from 'node:util';
 import {
   type AggregateRegistration,

@@ -1,10 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CorruptFileError, ErrorCode, FeedIntegrityError, isEvsrcError } from '../errors.js';
-import { batchPath } from '../format/layout.js';
 import type { EventRecord } from '../model/event-record.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
-import { type LoggedBatch, type LoggedBatchInfo, readEntry } from './entry.js';
+import { completeFromLog, type LoggedBatchHeader } from './commit.js';
+import { type LoggedBatch, readEntry } from './entry.js';
 import { type Checkpoint, entryPath, type FeedPosition, formatCheckpoint, parseCheckpoint } from './layout.js';
 import { FeedPoller } from './poller.js';
 import { findHead } from './writer.js';
@@ -62,11 +61,8 @@ export interface FeedCodec {
   headerOf(batch: LoggedBatch, bytes: Uint8Array): LoggedBatchHeader;
 }
 
-/** What a batch file's header says about it (see {@link FeedCodec.headerOf}). */
-export interface LoggedBatchHeader extends Omit<LoggedBatchInfo, 'path'> {
-  /** The checkpoint the batch was logged at (`undefined`: written with the feed off). */
-  readonly feed?: Checkpoint | undefined;
-}
+/** What a batch file's header says about it (see {@link FeedCodec.headerOf}); defined with the commit protocol. */
+export type { LoggedBatchHeader } from './commit.js';
 
 /** Options of a {@link Feed}. */
 export interface FeedOptions {
@@ -242,7 +238,8 @@ export class Feed {
     // Batch files name their place without the entry id.
     const place = formatCheckpoint({ position: at.position, index: at.index });
     const checkpoint = formatCheckpoint(at);
-    const stored = await this.#storedBytes(logged, at.position, place);
+    const wait = this.#rollForwardAfterMs;
+    const stored = await completeFromLog(this.#guarded, this.#codec, logged, at.position, place, wait);
     if (stored === undefined) return undefined;
     if (!sameBytes(stored, logged.bytes)) {
       // Another save won this version: its header names another checkpoint (checked, so
@@ -265,84 +262,6 @@ export class Feed {
     } catch (error) {
       if (isEvsrcError(error, ErrorCode.Forgotten)) return { ...common, events: [], forgotten: true };
       throw error;
-    }
-  }
-
-  /**
-   * The bytes of the logged batch's file; creates it from the log when its writer never
-   * did (after checking the logged bytes are that batch). `undefined` when it can never be
-   * created: the batch it follows is gone (the store lost data; its writer was told so and
-   * nothing past the hole is written).
-   */
-  async #storedBytes(logged: LoggedBatch, position: number, checkpoint: Checkpoint): Promise<Uint8Array | undefined> {
-    const { path } = logged;
-    let waited = 0;
-    for (let delay = 5; ; delay = Math.min(delay * 4, 200)) {
-      const bytes = await this.#guarded.read(path);
-      if (bytes !== undefined) return bytes;
-      if (waited >= this.#rollForwardAfterMs) break;
-      const step = Math.min(delay, this.#rollForwardAfterMs - waited);
-      await sleep(step);
-      waited += step;
-    }
-    this.#checkLogged(logged, position, checkpoint);
-    if (!(await this.#followsWhatItFollowed(logged))) return undefined;
-    const after =
-      logged.after === undefined ? undefined : { requires: batchPath(logged.type, logged.id, logged.after) };
-    try {
-      await this.#guarded.create(path, logged.bytes, after);
-      return logged.bytes;
-    } catch (error) {
-      if (isEvsrcError(error, ErrorCode.MissingPredecessor)) return undefined;
-      if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
-      const bytes = await this.#guarded.read(path);
-      if (bytes === undefined) throw new CorruptFileError(path, 'a batch file existed, then was gone when read');
-      return bytes;
-    }
-  }
-
-  /**
-   * Before a roll-forward: the batch the logged one follows must be the very batch its
-   * save followed (same commit id). After the store lost that batch and another save wrote
-   * those versions again, the intent is stale — its save was refused — and is never completed.
-   */
-  async #followsWhatItFollowed(logged: LoggedBatch): Promise<boolean> {
-    if (logged.after === undefined || logged.afterCommit === undefined) return true;
-    const path = batchPath(logged.type, logged.id, logged.after);
-    const bytes = await this.#guarded.read(path);
-    if (bytes === undefined) return false;
-    const previous = { ...logged, path, first: logged.after, bytes };
-    return this.#codec.headerOf(previous, bytes).commit === logged.afterCommit;
-  }
-
-  /**
-   * Before a roll-forward: the logged bytes must be the batch the entry describes — their
-   * header names the entry's type, id, first and last version, commit id and checkpoint —
-   * or a damaged or forged entry would write another aggregate's batch into this one's folder.
-   * @throws {CorruptFileError} naming the log entry; nothing is written.
-   */
-  #checkLogged(logged: LoggedBatch, position: number, checkpoint: Checkpoint): void {
-    const entry = entryPath(position);
-    const where = `the batch it logs for ${JSON.stringify(logged.path)} (checkpoint ${checkpoint})`;
-    let header: LoggedBatchHeader;
-    try {
-      header = this.#codec.headerOf(logged, logged.bytes);
-    } catch (error) {
-      if (!isEvsrcError(error, ErrorCode.CorruptFile) && !isEvsrcError(error, ErrorCode.MisplacedFile)) throw error;
-      throw new CorruptFileError(entry, `${where} is not that batch: ${error.message}`, error);
-    }
-    const wrong: string[] = [];
-    const differs = (what: string, found: unknown, expected: unknown) => {
-      if (found !== expected) wrong.push(`${what} ${JSON.stringify(found)} instead of ${JSON.stringify(expected)}`);
-    };
-    differs('type', header.type, logged.type);
-    differs('id', header.id, logged.id);
-    differs('first version', header.first, logged.first);
-    differs('last version', header.last, logged.last);
-    differs('commit', header.commit, logged.commit);
-    differs('checkpoint', header.feed ?? null, checkpoint);
-    if (wrong.length > 0) {
-      throw new CorruptFileError(entry, `${where} is not that batch: its header says ${wrong.join(', ')}`);
     }
   }
 }

@@ -1,3 +1,4 @@
+// Over 300 lines: the file envelope's writing and reading side by side, so the two stay in step.
 import { crc32 } from 'node:zlib';
 import { CorruptFileError, UnsupportedFormatError } from '../errors.js';
 

@@ -1,3 +1,4 @@
+// Over 300 lines: FileCodec encodes and decodes batch and snapshot files symmetrically; halves would drift apart.
 import type { DataKeys } from '../codec/keys.js';
 import { CodecPipeline, type FilePlace, needsDataKey } from '../codec/pipeline.js';
 import {
@@ -163,6 +164,25 @@ export class FileCodec {
   ): Promise<DecodedBatch> {
     const parsed = readFile(path, bytes, 'batch');
     checkPlace(path, parsed.header, expected);
+    return this.#batch(path, parsed, expected, await this.#readKey(path, parsed.header, expected));
+  }
+
+  /**
+   * Like {@link readBatch}, but parses the file once and decodes it only when `accept`
+   * takes its header (checked against where it was found first); else `undefined`.
+   */
+  async readBatchIf(
+    path: string,
+    bytes: Uint8Array,
+    expected: { type: string; id: string; first: number },
+    accept: (header: BatchHeader) => boolean,
+  ): Promise<DecodedBatch | undefined> {
+    const parsed = readFile(path, bytes, 'batch');
+    checkPlace(path, parsed.header, expected);
+    if (parsed.header.first !== expected.first) {
+      throw new MisplacedFileError(path, `its header says it starts at version ${parsed.header.first}`);
+    }
+    if (!accept(parsed.header)) return undefined;
     return this.#batch(path, parsed, expected, await this.#readKey(path, parsed.header, expected));
   }
 

@@ -1,3 +1,4 @@
+// Over 300 lines: one contract suite sharing its fixtures; split, each part would repeat the setup.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
