@@ -50,10 +50,11 @@ export interface AggregateInternals {
   /** Applies a stored event while loading. */
   replay(event: ChangeEvent, version: number, timestamp: number): void;
   /**
-   * Marks the first `records.length` pending events stored (events raised since the save
-   * began stay pending) and tells observers. Returns observer errors.
+   * Marks the first `records.length` pending events stored by the save `commit` (events
+   * raised since the save began stay pending; their batch becomes the stored batch) and
+   * tells observers. Returns observer errors.
    */
-  committed(records: readonly EventRecord[]): unknown[];
+  committed(records: readonly EventRecord[], commit: string): unknown[];
   /** Sets the version and timestamp after restoring a snapshot. */
   restored(version: number, timestamp: number): void;
   /**
@@ -193,12 +194,12 @@ export abstract class Aggregate {
         this.#storedVersion = version;
         this.#lastTimestamp = timestamp;
       },
-      committed: (records) => {
+      committed: (records, commit) => {
         const last = records[records.length - 1];
         if (last) {
           this.#storedVersion = last.version;
           this.#lastTimestamp = last.timestamp;
-          this.#storedBatch = { first: (records[0] as EventRecord).version, last: last.version };
+          this.#storedBatch = { first: (records[0] as EventRecord).version, last: last.version, commit };
         }
         // Only the events this save stored leave: those raised while it ran stay pending.
         this.#pending = this.#pending.slice(records.length);

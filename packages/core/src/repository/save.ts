@@ -128,11 +128,7 @@ function committed(
   saved: readonly EventRecord[],
   commit: string,
 ): void {
-  const inner = aggregate[internal];
-  const errors = inner.committed(saved);
-  const first = saved[0]?.version;
-  if (first !== undefined) inner.setStoredBatch({ first, last: first + saved.length - 1, commit });
-  for (const err of errors) {
+  for (const err of aggregate[internal].committed(saved, commit)) {
     ctx.onError(err, { operation: 'observer', aggregateType: reg.type, aggregateId: aggregate.id });
   }
   remember(ctx, reg, aggregate);
