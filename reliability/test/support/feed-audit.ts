@@ -63,7 +63,10 @@ export async function readFeed(
  * checkpoint the feed gives it; and every batch of the feed has its file.
  */
 /** A checkpoint's place in the log (`"P:i"`, as batch headers name it), without the entry id. */
-export const placeOf = (checkpoint: string): string => checkpoint.split(':').slice(0, 2).join(':');
+export const placeOf = (checkpoint: string): string => {
+  const { position, index } = parseCheckpoint(checkpoint);
+  return formatCheckpoint({ position, index });
+};
 
 export function feedProblems(feed: readonly FeedBatch[], audit: Audit): string[] {
   const problems: string[] = [];
