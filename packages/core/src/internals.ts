@@ -17,6 +17,7 @@ export { AES_256_GCM } from './codec/encryption.js';
 export { AGGREGATE_KEY, DataKeys, dataKeyPath, Keyring } from './codec/keys.js';
 export { CodecPipeline, type FilePlace, needsDataKey } from './codec/pipeline.js';
 export { preview } from './errors.js';
+export { type FeedSetting, openFeedLog, readLayout } from './feed/commit.js';
 export {
   decodeEntry,
   type EntryLink,
@@ -28,19 +29,33 @@ export {
 } from './feed/entry.js';
 export type { FeedCodec, LoggedBatchHeader } from './feed/feed.js';
 export {
+  BELL,
   chunkFolder,
+  DEFAULT_PARTITIONS,
+  decodeMarker,
+  encodeMarker,
   entryPath,
   FEED_HEAD_HINT,
   FEED_MARKER,
+  type FeedLayout,
   type FeedPosition,
+  type FeedVector,
   formatCheckpoint,
+  formatVector,
+  headHintPath,
   isAfter,
+  isCheckpoint,
+  LEGACY_LAYOUT,
+  logFolder,
   parseCheckpoint,
+  parseVector,
+  partitionOf,
+  placeOf,
   positionInName,
   RESERVED_FOLDER,
 } from './feed/layout.js';
 export { FeedPoller } from './feed/poller.js';
-export { type BatchIntent, discoverHead, FeedWriter, findHead, type LoggedIntent } from './feed/writer.js';
+export { type BatchIntent, discoverHead, FeedLog, FeedWriter, findHead, type LoggedIntent } from './feed/writer.js';
 export { FORMAT_VERSION, PLAIN_FORMAT_VERSION, writeFile } from './format/envelope.js';
 export {
   aggregateFolder,

@@ -1,5 +1,5 @@
 import { type Format, InMemoryFileSystem, json, Repository } from '@evsrc/core';
-import { parseCheckpoint } from '@evsrc/core/internals';
+import { parseVector } from '@evsrc/core/internals';
 import { TestAccount, testAccountType } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -18,8 +18,9 @@ describe('the feed writer', () => {
       },
     };
     const fileSystem = new InMemoryFileSystem();
-    const a = new Repository({ fileSystem, aggregates: [testAccountType()], feed: true, format: counting });
-    const b = new Repository({ fileSystem, aggregates: [testAccountType()], feed: true });
+    const feed = { partitions: 1 };
+    const a = new Repository({ fileSystem, aggregates: [testAccountType()], feed, format: counting });
+    const b = new Repository({ fileSystem, aggregates: [testAccountType()], feed });
     const save = async (repository: Repository, id: string) => {
       const account = new TestAccount(id);
       account.open(id);
@@ -32,7 +33,9 @@ describe('the feed writer', () => {
     expect(encodes).toBe(1);
     const batches = [];
     for await (const batch of a.feed.read()) batches.push(batch);
-    expect(batches.map((x) => [x.aggregateId, parseCheckpoint(x.checkpoint).position])).toEqual([
+    expect(
+      batches.map((x) => [x.aggregateId, parseVector(x.checkpoint, { partitions: 1, legacy: false })[0]?.position]),
+    ).toEqual([
       ['first', 1],
       ['second', 2],
       ['third', 3],

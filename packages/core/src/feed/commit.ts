@@ -4,8 +4,16 @@ import { batchPath } from '../format/layout.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
 import type { LoggedBatch, LoggedBatchInfo } from './entry.js';
-import { type Checkpoint, entryPath, FEED_MARKER } from './layout.js';
-import { FeedWriter } from './writer.js';
+import {
+  type Checkpoint,
+  DEFAULT_PARTITIONS,
+  decodeMarker,
+  encodeMarker,
+  FEED_MARKER,
+  type FeedLayout,
+  MAX_PARTITIONS,
+} from './layout.js';
+import { FeedLog } from './writer.js';
 
 /*
  * The feed's commit protocol, both sides of it:
@@ -28,30 +36,52 @@ export interface HeaderReader {
   headerOf(batch: LoggedBatch, bytes: Uint8Array): LoggedBatchHeader;
 }
 
+/** How a repository asks for the feed: on (`true`, or with a number of partitions), off, or as the store says. */
+export type FeedSetting = boolean | { readonly partitions?: number } | undefined;
+
 /**
- * The feed writer when the store's batches must be logged: `feed: true` turns the store's
- * feed on (creates the marker); otherwise it is on when the marker exists.
- * @throws {ConfigurationError} with `feed: false` on a store whose feed is on.
+ * The store's feed layout, from its marker; `undefined` when its feed is not on.
+ * @throws {CorruptFileError} when the marker says something else than a layout.
  */
-export async function openFeedLog(fs: FileSystem, feed: boolean | undefined): Promise<FeedWriter | undefined> {
+export async function readLayout(fs: FileSystem): Promise<FeedLayout | undefined> {
+  const marker = await GuardedFileSystem.of(fs).read(FEED_MARKER);
+  return marker === undefined ? undefined : decodeMarker(marker);
+}
+
+/**
+ * The feed's log when the store's batches must be logged: `feed: true` (or
+ * `{ partitions }`) turns the store's feed on (creates the marker, with K partitions,
+ * default {@link DEFAULT_PARTITIONS}); otherwise it is on when the marker exists. A store
+ * whose feed is on keeps its number of partitions.
+ * @throws {ConfigurationError} with `feed: false` on a store whose feed is on, or a
+ *   number of partitions other than the store's.
+ */
+export async function openFeedLog(fs: FileSystem, feed: FeedSetting): Promise<FeedLog | undefined> {
   const guarded = GuardedFileSystem.of(fs);
-  if (feed === true) {
+  const asked = typeof feed === 'object' ? feed.partitions : undefined;
+  if (asked !== undefined && (!Number.isSafeInteger(asked) || asked < 1 || asked > MAX_PARTITIONS)) {
+    throw new ConfigurationError(`feed.partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${asked}`);
+  }
+  if (feed === true || typeof feed === 'object') {
     try {
-      const on = new TextEncoder().encode('on\n');
-      await guarded.create(FEED_MARKER, on);
+      await guarded.create(FEED_MARKER, encodeMarker(asked ?? DEFAULT_PARTITIONS));
     } catch (error) {
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
     }
-    return new FeedWriter(fs);
   }
-  const marker = await guarded.read(FEED_MARKER);
-  if (marker === undefined) return undefined;
+  const layout = await readLayout(fs);
+  if (layout === undefined) return undefined;
   if (feed === false) {
     throw new ConfigurationError(
       `This store's change feed is on (${FEED_MARKER} exists): a repository with feed: false would store batches the feed never shows`,
     );
   }
-  return new FeedWriter(fs);
+  if (asked !== undefined && asked !== layout.partitions) {
+    throw new ConfigurationError(
+      `This store's change feed has ${layout.partitions} partition(s), fixed when it was turned on; feed.partitions asks for ${asked}`,
+    );
+  }
+  return new FeedLog(fs, layout);
 }
 
 /**
@@ -63,7 +93,7 @@ export async function openFeedLog(fs: FileSystem, feed: boolean | undefined): Pr
  */
 export async function commitBatch(
   fs: GuardedFileSystem,
-  log: FeedWriter | undefined,
+  log: FeedLog | undefined,
   batch: LoggedBatchInfo,
   encode: (feed: Checkpoint | undefined) => Uint8Array,
 ): Promise<Uint8Array> {
@@ -77,14 +107,15 @@ export async function commitBatch(
  * A reader's side: the bytes of the logged batch's file; creates it from the log when its
  * writer never did (after checking the logged bytes are that batch). `undefined` when it
  * can never be created: the batch it follows is gone (the store lost data; its writer was
- * told so and nothing past the hole is written).
+ * told so and nothing past the hole is written). `entry` is the log entry's path, `place`
+ * the batch's place in the log as its header names it.
  */
 export async function completeFromLog(
   fs: GuardedFileSystem,
   codec: HeaderReader,
   logged: LoggedBatch,
-  position: number,
-  checkpoint: Checkpoint,
+  entry: string,
+  place: Checkpoint,
   rollForwardAfterMs: number,
 ): Promise<Uint8Array | undefined> {
   const { path } = logged;
@@ -97,7 +128,7 @@ export async function completeFromLog(
     await sleep(step);
     waited += step;
   }
-  checkLogged(codec, logged, position, checkpoint);
+  checkLogged(codec, logged, entry, place);
   if (!(await followsWhatItFollowed(fs, codec, logged))) return undefined;
   const after = logged.after === undefined ? undefined : { requires: batchPath(logged.type, logged.id, logged.after) };
   try {
@@ -136,8 +167,7 @@ async function followsWhatItFollowed(
  * or a damaged or forged entry would write another aggregate's batch into this one's folder.
  * @throws {CorruptFileError} naming the log entry; nothing is written.
  */
-function checkLogged(codec: HeaderReader, logged: LoggedBatch, position: number, checkpoint: Checkpoint): void {
-  const entry = entryPath(position);
+function checkLogged(codec: HeaderReader, logged: LoggedBatch, entry: string, checkpoint: Checkpoint): void {
   const where = `the batch it logs for ${JSON.stringify(logged.path)} (checkpoint ${checkpoint})`;
   let header: LoggedBatchHeader;
   try {

@@ -1,11 +1,22 @@
-import { CorruptFileError, ErrorCode, FeedIntegrityError, isEvsrcError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigurationError, CorruptFileError, ErrorCode, isEvsrcError } from '../errors.js';
 import type { EventRecord } from '../model/event-record.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
-import { completeFromLog, type LoggedBatchHeader } from './commit.js';
+import { completeFromLog, type LoggedBatchHeader, readLayout } from './commit.js';
 import { type LoggedBatch, readEntry } from './entry.js';
-import { type Checkpoint, entryPath, type FeedPosition, formatCheckpoint, parseCheckpoint } from './layout.js';
+import {
+  type Checkpoint,
+  entryPath,
+  type FeedLayout,
+  type FeedPosition,
+  formatVector,
+  logFolder,
+  parseVector,
+  placeOf,
+} from './layout.js';
 import { FeedPoller } from './poller.js';
+import { PartitionScan, type ResolvedEntry } from './scan.js';
 import { findHead } from './writer.js';
 
 /** One committed batch of the feed. */
@@ -19,6 +30,8 @@ export interface FeedBatch {
   readonly lastVersion: number;
   /** The save's commit id. */
   readonly commit: string;
+  /** The partition of the feed whose log holds the batch (that of its aggregate; 0 on a feed of one log). */
+  readonly partition: number;
   /** The batch's events, in order (empty when {@link forgotten}). */
   readonly events: readonly EventRecord[];
   /** The aggregate was forgotten (crypto-shredding): its events can never be read again. */
@@ -31,6 +44,11 @@ export interface FeedReadOptions {
   readonly from?: Checkpoint;
   /** Only batches of these aggregate types (type names or registered classes; default: all). */
   readonly types?: readonly (string | { readonly type: string })[];
+  /**
+   * Only these partitions (default: all): K readers can split one feed between them. The
+   * checkpoints yielded keep the other partitions' places as `from` gave them.
+   */
+  readonly partitions?: readonly number[];
   /** Stops the iteration (it throws the signal's reason). */
   readonly signal?: AbortSignal;
 }
@@ -75,18 +93,21 @@ export interface FeedOptions {
   readonly rollForwardAfterMs?: number;
 }
 
-interface Resolved {
-  readonly position: number;
-  /** The entry's id and its predecessor's, when the entry is chained. */
-  readonly id?: string;
-  readonly prev?: string;
-  /** Committed batches of the entry (type-filtered), in order, as their checkpoints and batches. */
-  readonly batches: readonly FeedBatch[];
-}
+/** A committed batch as its partition's log resolves it, before the merge gives it its checkpoint. */
+type Unplaced = Omit<FeedBatch, 'checkpoint'>;
 
 /**
- * The change feed of a store: every committed batch of every aggregate, in the order of
- * the log, resumable from a checkpoint. Get it from `repository.feed`.
+ * The change feed of a store: every committed batch of every aggregate, resumable from a
+ * checkpoint. Get it from `repository.feed`.
+ *
+ * The feed is K logs (partitions; one for stores whose feed predates partitions), and an
+ * aggregate's batches are all in one of them, in version order. A read merges the logs:
+ * of the next entries of the partitions read, it takes the one at the lowest position,
+ * and among equal positions the lowest partition. Two readers of the same logs therefore
+ * see the same sequence; at the tail of a log that is still being written, where a
+ * partition's next entry appears only later, the merge takes what exists when it looks.
+ * Each batch's checkpoint holds the reader's place in every partition, so resuming from
+ * it yields every batch not yet yielded, exactly once.
  *
  * Reading resolves each logged batch against its batch file: a batch is in the feed when
  * its file holds exactly the logged bytes (which name this place in the log). A logged
@@ -101,6 +122,8 @@ export class Feed {
   readonly #codec: FeedCodec;
   readonly #readAhead: number;
   readonly #rollForwardAfterMs: number;
+  /** The store's layout, once its marker was found (it never changes after). */
+  #layout: FeedLayout | undefined;
 
   constructor(fs: FileSystem, codec: FeedCodec, options: FeedOptions = {}) {
     this.#fs = fs;
@@ -124,75 +147,109 @@ export class Feed {
     return this.#scan(options, { intervalMs: Math.max(1, options.pollIntervalMs ?? 250), idle: options.idle });
   }
 
-  /** The checkpoint of the last entry of the log (its last batch may or may not be committed). */
-  async head(): Promise<Checkpoint> {
-    const position = await findHead(this.#fs);
-    if (position === 0) return formatCheckpoint({ position: 0, index: 0 });
-    const path = entryPath(position);
-    const bytes = await this.#guarded.read(path);
-    if (bytes === undefined) return formatCheckpoint({ position, index: 0 });
-    const entry = readEntry(path, bytes, position);
-    return formatCheckpoint({ position, index: entry.batches.length - 1, ...(entry.id ? { id: entry.id } : {}) });
+  /** The number of partitions of the store's feed (1 when its feed is not on). */
+  async partitions(): Promise<number> {
+    return (await this.#layoutNow()).partitions;
   }
 
-  async *#scan(
-    options: FeedReadOptions,
-    watching: { intervalMs: number; idle: (() => void | Promise<void>) | undefined } | undefined,
-  ): AsyncGenerator<FeedBatch> {
-    const from: FeedPosition = parseCheckpoint(options.from);
-    const types = options.types ? new Set(options.types.map((t) => (typeof t === 'string' ? t : t.type))) : undefined;
+  /** The checkpoint of the last entry of each log (their last batches may or may not be committed). */
+  async head(): Promise<Checkpoint> {
+    const layout = await this.#layoutNow();
+    const vector = await Promise.all(
+      Array.from({ length: layout.partitions }, async (_, partition): Promise<FeedPosition> => {
+        const folder = logFolder(layout, partition);
+        const position = await findHead(this.#fs, folder);
+        if (position === 0) return { position: 0, index: 0 };
+        const path = entryPath(position, folder);
+        const bytes = await this.#guarded.read(path);
+        if (bytes === undefined) return { position, index: 0 };
+        const entry = readEntry(path, bytes, position);
+        return { position, index: entry.batches.length - 1, ...(entry.id ? { id: entry.id } : {}) };
+      }),
+    );
+    return formatVector(layout, vector);
+  }
+
+  /** The store's layout: from its marker (cached once found); a store without one reads as one log. */
+  async #layoutNow(): Promise<FeedLayout> {
+    if (this.#layout) return this.#layout;
+    const layout = await readLayout(this.#fs);
+    if (layout) this.#layout = layout;
+    return layout ?? { partitions: 1, legacy: true };
+  }
+
+  async *#scan(options: FeedReadOptions, watching: Watching | undefined): AsyncGenerator<FeedBatch> {
     const { signal } = options;
-    const ahead = new Map<number, Promise<Resolved | undefined>>();
-    let position = Math.max(1, from.position);
-    // Right after a wait, new entries come one at a time: read ahead again once one is found.
-    let width = this.#readAhead;
-    // The id of the entry before `position` as this reader saw it: the next entry must name it.
-    let seen: string | undefined;
+    const layout = watching ? await this.#feedTurnedOn(watching, signal) : await this.#layoutNow();
+    const vector = parseVector(options.from, layout);
+    const scans = this.#scans(layout, vector, options);
+    // Partitions found at their end, and when: a watcher looks at them again after a poll interval.
+    const ended = new Map<PartitionScan<Unplaced>, number>();
     try {
       for (;;) {
         signal?.throwIfAborted();
-        for (let p = position; p < position + width; p++) {
-          if (!ahead.has(p)) {
-            const pending = this.#resolveEntry(p, types, from);
-            pending.catch(() => undefined); // handled when reached; ignored if abandoned
-            ahead.set(p, pending);
-          }
-        }
-        const resolved = await (ahead.get(position) as Promise<Resolved | undefined>);
-        ahead.delete(position);
-        if (resolved === undefined) {
-          const appeared = await this.#checkMissing(position, from, ahead);
-          ahead.clear(); // entries past a missing one were read too early
-          if (appeared) continue;
+        const next = await nextEntry(scans, ended);
+        if (next === undefined) {
           if (watching === undefined) return;
           await watching.idle?.();
-          await FeedPoller.of(this.#fs).wait(position, watching.intervalMs, signal);
-          width = 1;
+          const targets = new Map([...ended.keys()].map((scan) => [scan.partition, scan.position]));
+          await FeedPoller.of(this.#fs).wait(layout, targets, watching.intervalMs, signal);
+          ended.clear();
           continue;
         }
-        width = this.#readAhead;
-        checkLink(resolved, from, seen);
-        seen = resolved.id;
-        for (const batch of resolved.batches) {
+        const { scan, entry } = next;
+        for (const { index, batch } of entry.batches) {
           signal?.throwIfAborted();
-          yield batch;
+          vector[scan.partition] = { position: entry.position, index, ...idOf(entry) };
+          yield { checkpoint: formatVector(layout, vector), ...batch };
         }
-        position++;
+        scan.advance();
+        // A busy partition must not hide the others: a watcher looks again at those ended an interval ago.
+        if (watching) for (const [s, at] of ended) if (Date.now() - at >= watching.intervalMs) ended.delete(s);
       }
     } finally {
-      ahead.clear();
+      for (const scan of scans) scan.close();
     }
   }
 
-  /** Reads the entry at `position` and resolves its batches; `undefined` when it does not exist yet. */
+  /** The layout, once a writer has turned the store's feed on (a watcher may start before). */
+  async #feedTurnedOn(watching: Watching, signal: AbortSignal | undefined): Promise<FeedLayout> {
+    let layout = await this.#layoutNow();
+    while (!this.#layout) {
+      await watching.idle?.();
+      await sleep(watching.intervalMs, undefined, signal ? { signal } : {});
+      layout = await this.#layoutNow();
+    }
+    return layout;
+  }
+
+  /** A walk along each partition read, from its place in `vector`. */
+  #scans(layout: FeedLayout, vector: readonly FeedPosition[], options: FeedReadOptions): PartitionScan<Unplaced>[] {
+    const types = options.types ? new Set(options.types.map((t) => (typeof t === 'string' ? t : t.type))) : undefined;
+    return selectPartitions(options.partitions, layout).map((partition) => {
+      const from = vector[partition] as FeedPosition;
+      return new PartitionScan<Unplaced>(
+        this.#guarded,
+        partition,
+        logFolder(layout, partition),
+        from,
+        this.#readAhead,
+        (position) => this.#resolveEntry(layout, partition, position, types, from),
+      );
+    });
+  }
+
+  /** Reads the entry at `position` of a partition's log and resolves its batches; `undefined` when it does not exist yet. */
   async #resolveEntry(
+    layout: FeedLayout,
+    partition: number,
     position: number,
     types: ReadonlySet<string> | undefined,
     from: FeedPosition,
-  ): Promise<Resolved | undefined> {
-    const path = entryPath(position);
+  ): Promise<ResolvedEntry<Unplaced> | undefined> {
+    const path = entryPath(position, logFolder(layout, partition));
     // The poller of watchers has just read a new entry: take it from there rather than read it again.
-    const bytes = FeedPoller.of(this.#fs).found(position) ?? (await this.#guarded.read(path));
+    const bytes = FeedPoller.of(this.#fs).found(partition, position) ?? (await this.#guarded.read(path));
     if (bytes === undefined) return undefined;
     const entry = readEntry(path, bytes, position);
     const wanted = entry.batches
@@ -200,62 +257,45 @@ export class Feed {
       .filter(
         ({ batch, index }) => (position !== from.position || index > from.index) && (!types || types.has(batch.type)),
       );
-    const batches = await Promise.all(
-      wanted.map(({ batch, index }) => this.#resolveBatch(batch, { position, index, ...idOf(entry) })),
+    const resolved = await Promise.all(
+      wanted.map(async ({ batch, index }) => ({
+        index,
+        batch: await this.#resolveBatch(batch, path, placeOf(layout, partition, position, index), partition),
+      })),
     );
     return {
       position,
       ...idOf(entry),
       ...(entry.prev ? { prev: entry.prev } : {}),
-      batches: batches.filter((b): b is FeedBatch => b !== undefined),
+      batches: resolved.filter((b): b is { index: number; batch: Unplaced } => b.batch !== undefined),
     };
   }
 
-  /**
-   * At a missing entry: fails if the reader's checkpoint names it (it was seen, now it is
-   * gone) or if the entry after it exists and it is still missing when read again (an
-   * entry is only written after the one before it exists: this one was lost).
-   * @returns true when the entry has appeared meanwhile (read it again).
-   */
-  async #checkMissing(
-    position: number,
-    from: FeedPosition,
-    ahead: ReadonlyMap<number, Promise<Resolved | undefined>>,
-  ): Promise<boolean> {
-    const path = entryPath(position);
-    if (position === from.position && from.id !== undefined) {
-      throw new FeedIntegrityError(path, position, `the checkpoint ${formatCheckpoint(from)} names it, but it is gone`);
-    }
-    const next = ahead.get(position + 1);
-    if (next === undefined || (await next.catch(() => undefined)) === undefined) return false;
-    // The reads were in flight together: the entry may have been written between them.
-    if ((await this.#guarded.read(path)) !== undefined) return true;
-    throw new FeedIntegrityError(path, position, 'it is missing, while the entry after it exists');
-  }
-
   /** The committed batch, or `undefined` when the logged batch lost its save (or can never be completed). */
-  async #resolveBatch(logged: LoggedBatch, at: FeedPosition): Promise<FeedBatch | undefined> {
-    // Batch files name their place without the entry id.
-    const place = formatCheckpoint({ position: at.position, index: at.index });
-    const checkpoint = formatCheckpoint(at);
+  async #resolveBatch(
+    logged: LoggedBatch,
+    entry: string,
+    place: string,
+    partition: number,
+  ): Promise<Unplaced | undefined> {
     const wait = this.#rollForwardAfterMs;
-    const stored = await completeFromLog(this.#guarded, this.#codec, logged, at.position, place, wait);
+    const stored = await completeFromLog(this.#guarded, this.#codec, logged, entry, place, wait);
     if (stored === undefined) return undefined;
     if (!sameBytes(stored, logged.bytes)) {
-      // Another save won this version: its header names another checkpoint (checked, so
-      // that a damaged file is reported rather than taken for a lost race).
+      // Another save won this version: its header names another place (checked, so that a
+      // damaged file is reported rather than taken for a lost race).
       if (this.#codec.checkpointIn(logged, stored) === place) {
         throw new CorruptFileError(logged.path, `differs from the bytes logged for it at feed checkpoint ${place}`);
       }
       return undefined;
     }
     const common = {
-      checkpoint,
       aggregateType: logged.type,
       aggregateId: logged.id,
       firstVersion: logged.first,
       lastVersion: logged.last,
       commit: logged.commit,
+      partition,
     };
     try {
       return { ...common, events: await this.#codec.decode(logged, logged.bytes) };
@@ -266,29 +306,47 @@ export class Feed {
   }
 }
 
+/** How a watcher waits. */
+interface Watching {
+  readonly intervalMs: number;
+  readonly idle: (() => void | Promise<void>) | undefined;
+}
+
+/**
+ * The next entry of the merge: of the partitions not at their end, the one whose next
+ * entry has the lowest position (the lowest partition among equals). Partitions found at
+ * their end are added to `ended`.
+ */
+async function nextEntry<B>(
+  scans: readonly PartitionScan<B>[],
+  ended: Map<PartitionScan<B>, number>,
+): Promise<{ scan: PartitionScan<B>; entry: ResolvedEntry<B> } | undefined> {
+  const live = scans.filter((scan) => !ended.has(scan));
+  const peeked = await Promise.all(live.map(async (scan) => ({ scan, entry: await scan.peek() })));
+  let next: { scan: PartitionScan<B>; entry: ResolvedEntry<B> } | undefined;
+  for (const { scan, entry } of peeked) {
+    if (entry === undefined) ended.set(scan, Date.now());
+    else if (!next || entry.position < next.entry.position) next = { scan, entry };
+  }
+  return next;
+}
+
 const idOf = (entry: { readonly id?: string }) => (entry.id === undefined ? {} : { id: entry.id });
 
 /**
- * Checks that an entry continues what the reader saw: at the checkpoint's own position,
- * the id the checkpoint names; after it, the id of the entry the reader read before.
- * @throws {FeedIntegrityError} when the log lost the position and it was written again.
+ * The partitions a read covers, checked.
+ * @throws {ConfigurationError} naming a partition the feed does not have.
  */
-function checkLink(entry: Resolved, from: FeedPosition, seen: string | undefined): void {
-  const path = entryPath(entry.position);
-  if (entry.position === from.position && from.id !== undefined && entry.id !== from.id) {
-    throw new FeedIntegrityError(
-      path,
-      entry.position,
-      `the checkpoint ${formatCheckpoint(from)} was taken at another entry than the one there now`,
-    );
+function selectPartitions(partitions: readonly number[] | undefined, layout: FeedLayout): number[] {
+  if (partitions === undefined) return Array.from({ length: layout.partitions }, (_, p) => p);
+  for (const p of partitions) {
+    if (!Number.isSafeInteger(p) || p < 0 || p >= layout.partitions) {
+      throw new ConfigurationError(
+        `No partition ${JSON.stringify(p)} in this feed: its partitions are 0 to ${layout.partitions - 1}`,
+      );
+    }
   }
-  if (seen !== undefined && entry.prev !== undefined && entry.prev !== seen) {
-    throw new FeedIntegrityError(
-      entryPath(entry.position - 1),
-      entry.position - 1,
-      'the entry after it follows another entry than the one this reader saw there',
-    );
-  }
+  return [...new Set(partitions)].sort((a, b) => a - b);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

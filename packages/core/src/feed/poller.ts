@@ -1,27 +1,39 @@
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
-import { entryPath, FEED_FOLDER } from './layout.js';
+import { BELL, BELL_FOLDER, entryPath, FEED_FOLDER, type FeedLayout, logFolder } from './layout.js';
 
 interface Waiter {
-  readonly position: number;
+  /** The position awaited in each partition waited on. */
+  readonly targets: ReadonlyMap<number, number>;
   readonly intervalMs: number;
   resolve(): void;
   reject(error: unknown): void;
 }
 
+/** Polls of the bell between two full sweeps of the logs (a lost ring delays other processes' watchers at most this long). */
+export const SWEEP_EVERY = 60;
+
 /**
  * Waits for new log entries on behalf of every watcher of one file system in this
- * process: one poll (one read of the next position) per interval, however many watchers
- * wait, woken early by the file system's {@link FileSystem.watch} where it has one.
+ * process, however many watchers wait, woken early by the file system's
+ * {@link FileSystem.watch} where it has one. Per poll interval: with one log, one read of
+ * its next position; with several, one read of the bell (`.evsrc/feed/bell/ring`), and the
+ * next position of each partition waited on only when the bell changed, something woke
+ * the poller, a new wait began, or every {@link SWEEP_EVERY} polls (a sweep).
  */
 export class FeedPoller {
   readonly #fs: FileSystem;
   readonly #guarded: GuardedFileSystem;
   readonly #waiters = new Set<Waiter>();
-  /** The highest position seen to exist. */
-  #known = 0;
-  /** The entry found by the last successful poll: its watchers read it from here, not again from the store. */
-  #found: { readonly position: number; readonly bytes: Uint8Array } | undefined;
+  #layout: FeedLayout = { partitions: 1, legacy: true };
+  /** The highest position seen to exist, per partition. */
+  readonly #known = new Map<number, number>();
+  /** The entries found by the last polls: their watchers read them from here, not again from the store. */
+  readonly #found = new Map<number, { readonly position: number; readonly bytes: Uint8Array }>();
+  /** The bell's value at the last poll. */
+  #bell: string | undefined;
+  /** Polls since the last sweep; a sweep is due when a wait begins. */
+  #sinceSweep = Number.POSITIVE_INFINITY;
   #running = false;
   #wake: (() => void) | undefined;
   #woken = false;
@@ -49,9 +61,23 @@ export class FeedPoller {
     return this.#waiters.size;
   }
 
-  /** Resolves once the entry at `position` exists; rejects when `signal` aborts or a poll fails. */
-  wait(position: number, intervalMs: number, signal?: AbortSignal): Promise<void> {
-    if (position <= this.#known) return Promise.resolve();
+  /**
+   * Resolves once, in some partition of `targets`, the entry at its position exists (for a
+   * feed laid out as `layout`); rejects when `signal` aborts or a poll fails.
+   */
+  wait(
+    layout: FeedLayout,
+    targets: ReadonlyMap<number, number>,
+    intervalMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (this.#layout.legacy !== layout.legacy || this.#layout.partitions !== layout.partitions) {
+      this.#layout = layout;
+      this.#known.clear();
+      this.#found.clear();
+    }
+    if (this.#reached(targets)) return Promise.resolve();
+    this.#sinceSweep = Number.POSITIVE_INFINITY;
     return new Promise<void>((resolve, reject) => {
       signal?.throwIfAborted();
       const onAbort = () => {
@@ -61,7 +87,7 @@ export class FeedPoller {
         reject(signal?.reason);
       };
       const waiter: Waiter = {
-        position,
+        targets,
         intervalMs,
         resolve: () => {
           signal?.removeEventListener('abort', onAbort);
@@ -80,11 +106,12 @@ export class FeedPoller {
   }
 
   /**
-   * The bytes of the entry at `position` if the last poll found it (entries never change,
-   * so they stay valid); `undefined` otherwise. Callers must not modify them.
+   * The bytes of the entry at `position` of `partition` if the last poll found it (entries
+   * never change, so they stay valid); `undefined` otherwise. Callers must not modify them.
    */
-  found(position: number): Uint8Array | undefined {
-    return this.#found?.position === position ? this.#found.bytes : undefined;
+  found(partition: number, position: number): Uint8Array | undefined {
+    const found = this.#found.get(partition);
+    return found?.position === position ? found.bytes : undefined;
   }
 
   /** Looks again now (called by file-system notifications and by this process's feed writers). */
@@ -101,8 +128,9 @@ export class FeedPoller {
       while (this.#waiters.size > 0) {
         const lowest = this.#lowest();
         interval = lowest.interval;
+        const woken = this.#woken;
         this.#woken = false;
-        if (!(await this.#poll(lowest.next))) break;
+        if (!(await this.#poll(lowest.next, woken))) break;
         if (!this.#resolveReached() && this.#waiters.size > 0 && !this.#woken) await this.#sleep(interval);
       }
     } finally {
@@ -121,7 +149,9 @@ export class FeedPoller {
   async #watch(): Promise<void> {
     clearTimeout(this.#unwatchTimer);
     this.#unwatchTimer = undefined;
-    this.#watching ??= (this.#fs.watch?.(FEED_FOLDER, () => this.wake()) ?? Promise.resolve(undefined)).catch(
+    // One log: its folder (its writers notify it). Several: the bell's folder, which holds one file.
+    const folder = this.#layout.partitions === 1 ? FEED_FOLDER : BELL_FOLDER;
+    this.#watching ??= (this.#fs.watch?.(folder, () => this.wake()) ?? Promise.resolve(undefined)).catch(
       () => undefined,
     );
     await this.#watching;
@@ -139,27 +169,44 @@ export class FeedPoller {
     this.#unwatchTimer.unref?.();
   }
 
-  /** The lowest position waited for, and the shortest interval asked for. */
-  #lowest(): { next: number; interval: number } {
-    let next = Number.POSITIVE_INFINITY;
+  /** The lowest position waited for in each partition, and the shortest interval asked for. */
+  #lowest(): { next: Map<number, number>; interval: number } {
+    const next = new Map<number, number>();
     let interval = Number.POSITIVE_INFINITY;
     for (const w of this.#waiters) {
-      next = Math.min(next, w.position);
+      for (const [partition, position] of w.targets) {
+        next.set(partition, Math.min(next.get(partition) ?? Number.POSITIVE_INFINITY, position));
+      }
       interval = Math.min(interval, w.intervalMs);
     }
     return { next, interval };
   }
 
-  /** Looks whether `next` exists; on failure rejects every waiter and returns false. */
-  async #poll(next: number): Promise<boolean> {
-    if (next <= this.#known) return true;
-    const path = entryPath(next);
+  /** Looks whether the positions in `next` exist; on failure rejects every waiter and returns false. */
+  async #poll(next: ReadonlyMap<number, number>, woken: boolean): Promise<boolean> {
     try {
-      const bytes = await this.#guarded.read(path);
-      if (bytes !== undefined) {
-        this.#known = next;
-        this.#found = { position: next, bytes };
+      if (this.#layout.partitions > 1 && !woken && this.#sinceSweep < SWEEP_EVERY) {
+        // Idle: the bell only, read before any log so that a ring after it is seen next time.
+        const bytes = await this.#guarded.read(BELL);
+        const bell = bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1');
+        const changed = bell !== this.#bell;
+        this.#bell = bell;
+        this.#sinceSweep++;
+        if (!changed) return true;
+      } else if (this.#layout.partitions > 1) {
+        const bytes = await this.#guarded.read(BELL);
+        this.#bell = bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1');
       }
+      this.#sinceSweep = 0;
+      await Promise.all(
+        [...next].map(async ([partition, position]) => {
+          if (position <= (this.#known.get(partition) ?? 0)) return;
+          const bytes = await this.#guarded.read(entryPath(position, logFolder(this.#layout, partition)));
+          if (bytes === undefined) return;
+          this.#known.set(partition, Math.max(this.#known.get(partition) ?? 0, position));
+          this.#found.set(partition, { position, bytes });
+        }),
+      );
       return true;
     } catch (error) {
       for (const w of this.#waiters) w.reject(error);
@@ -168,11 +215,17 @@ export class FeedPoller {
     }
   }
 
+  /** Whether some partition of `targets` has its awaited position. */
+  #reached(targets: ReadonlyMap<number, number>): boolean {
+    for (const [partition, position] of targets) if (position <= (this.#known.get(partition) ?? 0)) return true;
+    return false;
+  }
+
   /** Resolves the waiters whose position exists; whether there were any. */
   #resolveReached(): boolean {
     let found = false;
     for (const w of this.#waiters) {
-      if (w.position > this.#known) continue;
+      if (!this.#reached(w.targets)) continue;
       this.#waiters.delete(w);
       w.resolve();
       found = true;

@@ -3,7 +3,7 @@ import { encodeSegment } from '../format/layout.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
 import type { Feed, FeedBatch } from './feed.js';
-import { type Checkpoint, FEED_START, parseCheckpoint, RESERVED_FOLDER } from './layout.js';
+import { type Checkpoint, FEED_START, isCheckpoint, RESERVED_FOLDER } from './layout.js';
 
 /** Options of a {@link Projection}. */
 export interface ProjectionOptions<S> {
@@ -212,10 +212,11 @@ export class Projection<S> {
     if (typeof data !== 'object' || data === null || typeof data.checkpoint !== 'string') {
       throw new CorruptFileError(path, 'projection state has no checkpoint');
     }
-    try {
-      parseCheckpoint(data.checkpoint);
-    } catch (error) {
-      throw new CorruptFileError(path, `projection state has a bad checkpoint: ${(error as Error).message}`, error);
+    if (!isCheckpoint(data.checkpoint)) {
+      throw new CorruptFileError(
+        path,
+        `projection state has a bad checkpoint: ${JSON.stringify(String(data.checkpoint).slice(0, 80))}`,
+      );
     }
     return { generation: Number(path.slice(-17, -5)), checkpoint: data.checkpoint, state: data.state };
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode, isEvsrcError, StorageError } from '../errors.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
+import { ringBell } from './bell.js';
 import { encodeEntry, infoOf, type LoggedBatch, type LoggedBatchInfo, readEntry } from './entry.js';
 import {
   CHUNK,
@@ -9,8 +10,11 @@ import {
   chunkFolder,
   entryPath,
   FEED_FOLDER,
-  FEED_HEAD_HINT,
-  formatCheckpoint,
+  type FeedLayout,
+  headHintPath,
+  logFolder,
+  partitionOf,
+  placeOf,
   positionInName,
 } from './layout.js';
 import { FeedPoller } from './poller.js';
@@ -21,10 +25,30 @@ export interface BatchIntent extends LoggedBatchInfo {
   encode(feed: Checkpoint): Uint8Array;
 }
 
-/** Where a batch was logged, and the bytes its file must now be created with. */
+/** Where a batch was logged (its place, as its header names it), and the bytes its file must now be created with. */
 export interface LoggedIntent {
   readonly feed: Checkpoint;
   readonly bytes: Uint8Array;
+}
+
+/**
+ * The store's feed, as its writers see it: one {@link FeedWriter} per partition, each
+ * batch sent to its aggregate's partition.
+ */
+export class FeedLog {
+  readonly layout: FeedLayout;
+  readonly #writers: FeedWriter[];
+
+  constructor(fs: FileSystem, layout: FeedLayout) {
+    this.layout = layout;
+    this.#writers = Array.from({ length: layout.partitions }, (_, p) => new FeedWriter(fs, layout, p));
+  }
+
+  /** Logs a batch in its aggregate's partition; resolves once its entry is stored. */
+  append(intent: BatchIntent): Promise<LoggedIntent> {
+    const partition = partitionOf(intent.type, intent.id, this.layout.partitions);
+    return (this.#writers[partition] as FeedWriter).append(intent);
+  }
 }
 
 interface Waiting {
@@ -41,7 +65,7 @@ const MAX_GROUP = 256;
 const MAX_CONFLICTS = 10_000;
 
 /**
- * Appends batch intents to the feed's log, before their batch files are created.
+ * Appends batch intents to one partition's log, before their batch files are created.
  *
  * Each log entry takes the next position with create-if-absent, so positions have no gap
  * and every entry's place is final once written. The saves of one process are grouped:
@@ -52,14 +76,21 @@ const MAX_CONFLICTS = 10_000;
 export class FeedWriter {
   readonly #fs: FileSystem;
   readonly #guarded: GuardedFileSystem;
+  readonly #layout: FeedLayout;
+  readonly #partition: number;
+  /** The log's folder. */
+  readonly #folder: string;
   readonly #queue: Waiting[] = [];
   #draining = false;
   /** The highest position known to exist (0: none) and its entry's id; `undefined` until looked up. */
   #head: Head | undefined;
 
-  constructor(fs: FileSystem) {
+  constructor(fs: FileSystem, layout: FeedLayout = { partitions: 1, legacy: true }, partition = 0) {
     this.#fs = fs;
     this.#guarded = GuardedFileSystem.of(fs);
+    this.#layout = layout;
+    this.#partition = partition;
+    this.#folder = logFolder(layout, partition);
   }
 
   /** Logs a batch; resolves once its entry is stored, with its checkpoint and file bytes. */
@@ -89,23 +120,24 @@ export class FeedWriter {
   }
 
   async #write(intents: readonly BatchIntent[]): Promise<LoggedIntent[]> {
-    let head = this.#head ?? (await this.#lookUp(await findHead(this.#fs)));
+    const folder = this.#folder;
+    let head = this.#head ?? (await this.#lookUp(await findHead(this.#fs, folder)));
     for (let conflicts = 0; ; conflicts++) {
       const position = head.position + 1;
       const logged = intents.map((intent, index) => {
-        const feed = formatCheckpoint({ position, index });
+        const feed = placeOf(this.#layout, this.#partition, position, index);
         return { feed, bytes: intent.encode(feed) };
       });
       const batches: LoggedBatch[] = intents.map((intent, i) => ({
         ...infoOf(intent),
         bytes: (logged[i] as LoggedIntent).bytes,
       }));
-      const path = entryPath(position);
+      const path = entryPath(position, folder);
       const id = randomBytes(8).toString('hex');
       const entry = encodeEntry(position, batches, head.id === undefined ? { id } : { id, prev: head.id });
       // An entry follows the one before it: after the store lost the tail of the log, a
       // writer finds out here instead of writing past the hole.
-      const options = position > 1 ? { requires: entryPath(position - 1) } : undefined;
+      const options = position > 1 ? { requires: entryPath(position - 1, folder) } : undefined;
       try {
         await this.#guarded.create(path, entry, options);
       } catch (error) {
@@ -116,21 +148,32 @@ export class FeedWriter {
         }
         // Taken: the head moved on. Missing predecessor: the log lost its tail; the positions
         // are taken again, and readers that had passed them fail with a FeedIntegrityError.
-        head = await this.#lookUp(lost ? await findHead(this.#fs) : await discoverHead(this.#fs, position));
+        head = await this.#lookUp(
+          lost ? await findHead(this.#fs, folder) : await discoverHead(this.#fs, position, folder),
+        );
         continue;
       }
       this.#head = { position, id };
-      if (position % HINT_EVERY === 0) void this.#fs.replace(FEED_HEAD_HINT, encodeHint(position)).catch(() => {});
-      void this.#fs.notify?.(FEED_FOLDER).catch(() => {});
-      FeedPoller.of(this.#fs).wake(); // watchers of this process need no notification
+      this.#announce(position);
       return logged;
     }
+  }
+
+  /** After an entry is written: the head hint now and then, and the watchers. */
+  #announce(position: number): void {
+    if (position % HINT_EVERY === 0) {
+      void this.#fs.replace(headHintPath(this.#folder), encodeHint(position)).catch(() => {});
+    }
+    // Other processes' watchers: one log is polled directly; several are watched through the bell.
+    if (this.#layout.partitions === 1) void this.#fs.notify?.(FEED_FOLDER).catch(() => {});
+    else ringBell(this.#fs, this.#partition, position);
+    FeedPoller.of(this.#fs).wake(); // watchers of this process need no notification
   }
 
   /** The head at `position`, with its entry's id (read from the log). */
   async #lookUp(position: number): Promise<Head> {
     if (position === 0) return { position };
-    const path = entryPath(position);
+    const path = entryPath(position, this.#folder);
     const bytes = await this.#guarded.read(path);
     // Gone since it was listed: the next create finds out (its predecessor is missing).
     const id = bytes === undefined ? undefined : readEntry(path, bytes, position).id;
@@ -147,30 +190,30 @@ interface Head {
 const encodeHint = (position: number) => new TextEncoder().encode(String(position));
 
 /**
- * The highest position in the log (0 when empty): starts at the head hint when it names
- * an entry that exists, then walks the chunk folders forward.
+ * The highest position in the log in `folder` (0 when empty): starts at the head hint when
+ * it names an entry that exists, then walks the chunk folders forward.
  */
-export async function findHead(fs: FileSystem): Promise<number> {
+export async function findHead(fs: FileSystem, folder: string = FEED_FOLDER): Promise<number> {
   const guarded = GuardedFileSystem.of(fs);
-  const hint = await guarded.read(FEED_HEAD_HINT);
+  const hint = await guarded.read(headHintPath(folder));
   const text = hint === undefined ? '' : new TextDecoder().decode(hint);
   let start = /^\d{1,12}$/.test(text) ? Number(text) : 0;
   if (start > 0) {
-    const path = entryPath(start);
+    const path = entryPath(start, folder);
     if ((await guarded.read(path)) === undefined) start = 0;
   }
-  return discoverHead(guarded, start);
+  return discoverHead(guarded, start, folder);
 }
 
-/** The highest position, knowing that `known` exists (0: nothing known). */
-export async function discoverHead(fs: FileSystem, known: number): Promise<number> {
+/** The highest position of the log in `folder`, knowing that `known` exists (0: nothing known). */
+export async function discoverHead(fs: FileSystem, known: number, folder: string = FEED_FOLDER): Promise<number> {
   const guarded = GuardedFileSystem.of(fs);
   let head = known;
   for (;;) {
-    const folder = chunkFolder(head + 1);
-    const options = head > 0 && chunkFolder(head) === folder ? { startAfter: entryPath(head) } : {};
+    const chunk = chunkFolder(head + 1, folder);
+    const options = head > 0 && chunkFolder(head, folder) === chunk ? { startAfter: entryPath(head, folder) } : {};
     let last: number | undefined;
-    for await (const name of guarded.list(folder, options)) {
+    for await (const name of guarded.list(chunk, options)) {
       const position = positionInName(name);
       if (position !== undefined) last = position;
     }

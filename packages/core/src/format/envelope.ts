@@ -49,7 +49,7 @@ export interface BatchHeader extends CodecFields {
   /** The save's commit id, used to recognise a retried save that already landed. */
   commit: string;
   /**
-   * The batch's checkpoint in the change feed (`"{position}:{index}"`), when the store's
+   * The batch's place in the change feed (`"{partition}/{position}:{index}"`; `"{position}:{index}"` on a feed of one log from before partitions), when the store's
    * feed is on: the batch was logged there, and only there is it counted.
    */
   feed?: string;

@@ -27,8 +27,8 @@ import { byteLimit, readWithin } from '../storage/guarded.js';
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 /** Headers are far smaller (at most 16 KiB): a body this far below the limit makes a file below it. */
 const NEAR_LIMIT = 64 * 1024;
-/** The longest feed checkpoint a batch header can name (12-digit position, 256 batches per entry, an entry id). */
-const LONGEST_CHECKPOINT = formatCheckpoint({ position: 999_999_999_999, index: 255, id: 'f'.repeat(16) });
+/** The longest feed place a batch header can name (a 3-digit partition, 12-digit position, 256 batches per entry, an entry id). */
+const LONGEST_CHECKPOINT = `999/${formatCheckpoint({ position: 999_999_999_999, index: 255, id: 'f'.repeat(16) })}`;
 /** `hcrc32` is written in up to 10 digits (as few as 1). */
 const HCRC_DIGITS = 9;
 

@@ -1,4 +1,4 @@
-import type { FeedWriter } from '../feed/writer.js';
+import type { FeedLog } from '../feed/writer.js';
 import { type Aggregate, internal, type StoredBatch } from '../model/aggregate.js';
 import type { EventRecord } from '../model/event-record.js';
 import type { FileSystem } from '../storage/file-system.js';
@@ -21,7 +21,7 @@ export interface RepositoryContext {
   readonly clock: () => number;
   readonly onError: (error: unknown, context: BackgroundErrorContext) => void;
   /** The feed writer, when this store's batches must be logged. */
-  readonly feedLog: () => Promise<FeedWriter | undefined>;
+  readonly feedLog: () => Promise<FeedLog | undefined>;
 }
 
 export const cacheKey = (type: string, id: string) => `${type}\0${id}`;

@@ -62,11 +62,14 @@ export interface RepositoryOptions {
   readonly operationTimeoutMs?: number;
   /**
    * The change feed ({@link Repository.feed}): `true` logs every save in the store's feed
-   * (and marks the store, so that every other writer does too); `false` refuses to write
-   * to a store whose feed is on; default: log when the store is marked. Read once, at the
-   * first save: writers started before the feed was turned on must be restarted.
+   * (and marks the store, so that every other writer does too); `{ partitions: K }` does
+   * the same, turning a store's feed on with K logs (default 8, from 1 to 256; fixed once
+   * the feed is on: asking another number of a store whose feed is on is a
+   * `ConfigurationError`); `false` refuses to write to a store whose feed is on; default:
+   * log when the store is marked. Read once, at the first save: writers started before
+   * the feed was turned on must be restarted.
    */
-  readonly feed?: boolean;
+  readonly feed?: boolean | { readonly partitions?: number };
   /** How {@link Repository.feed} reads (read-ahead, roll-forward delay). */
   readonly feedReading?: FeedOptions;
   /**

@@ -1,10 +1,10 @@
 import { DataKeys } from '../codec/keys.js';
 import { CodecPipeline } from '../codec/pipeline.js';
 import { AggregateNotFoundError, ConfigurationError } from '../errors.js';
-import { openFeedLog } from '../feed/commit.js';
+import { type FeedSetting, openFeedLog } from '../feed/commit.js';
 import type { LoggedBatch } from '../feed/entry.js';
 import { Feed } from '../feed/feed.js';
-import type { FeedWriter } from '../feed/writer.js';
+import type { FeedLog } from '../feed/writer.js';
 import { encodeSegment, eventsFolder, versionInName } from '../format/layout.js';
 import type { Aggregate, AggregateClass } from '../model/aggregate.js';
 import type { EventRecord } from '../model/event-record.js';
@@ -40,9 +40,9 @@ export class Repository {
   /** What loading, saving and snapshotting share. */
   readonly #ctx: RepositoryContext;
   readonly #saving = new WeakMap<Aggregate, Promise<unknown>>();
-  readonly #feedOption: boolean | undefined;
+  readonly #feedOption: FeedSetting;
   /** The feed writer when the store's feed is on (looked up at the first save). */
-  #feedWriter: Promise<FeedWriter | undefined> | undefined;
+  #feedWriter: Promise<FeedLog | undefined> | undefined;
   #feed: Feed | undefined;
   readonly #feedReading: RepositoryOptions['feedReading'];
 
@@ -100,7 +100,7 @@ export class Repository {
   }
 
   /** The feed writer, when this store's batches must be logged (decided once, at the first save). */
-  #feedLog(): Promise<FeedWriter | undefined> {
+  #feedLog(): Promise<FeedLog | undefined> {
     this.#feedWriter ??= openFeedLog(this.fileSystem, this.#feedOption).catch((error) => {
       this.#feedWriter = undefined;
       throw error;

@@ -11,7 +11,7 @@
  *
  * @packageDocumentation
  */
-export { describeFeedContract, type FeedContractOptions } from './feed-contract.js';
+export { describeFeedContract, type FeedContractOptions } from './feed-contract/index.js';
 export { describeFileSystemContract, type FileSystemContractOptions } from './file-system-contract.js';
 export { hostileIds, isUnstorableId } from './hostile-ids.js';
 export { describeRepositoryContract, type RepositoryContractOptions } from './repository-contract.js';

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import type { FileSystem } from '../storage/file-system.js';
+import { BELL, BELL_FOLDER } from './layout.js';
+
+/*
+ * The bell of a partitioned feed: after logging, writers replace one small file
+ * (`.evsrc/feed/bell/ring`) with a new value, so that an idle watcher reads that one file
+ * per poll interval instead of the next position of each of the K logs. It is a hint,
+ * never trusted for correctness: a ring lost to a crash or an error only delays other
+ * processes' watchers until their next full sweep of the logs (see `FeedPoller`).
+ *
+ * Rings are coalesced per file system object: at most one replace in flight, and at least
+ * RING_GAP_MS between two, so a busy writer adds a bounded number of writes per second
+ * (at most 1000 / RING_GAP_MS), whatever its save rate. Backends with pub/sub (Redis)
+ * also get a `notify` per entry, which costs no storage request.
+ */
+
+/** Least time between two replaces of the bell by one process. */
+export const RING_GAP_MS = 50;
+
+interface Ringer {
+  /** A replace is in flight or scheduled. */
+  busy: boolean;
+  /** Something was logged since the last replace started. */
+  again: boolean;
+  last: number;
+}
+
+const ringers = new WeakMap<FileSystem, Ringer>();
+const unique = randomBytes(4).toString('hex');
+let rings = 0;
+
+/** Tells other processes' watchers that `partition` has an entry at `position` (best effort). */
+export function ringBell(fs: FileSystem, partition: number, position: number): void {
+  void fs.notify?.(BELL_FOLDER).catch(() => {});
+  let ringer = ringers.get(fs);
+  if (!ringer) {
+    ringer = { busy: false, again: false, last: 0 };
+    ringers.set(fs, ringer);
+  }
+  if (ringer.busy) {
+    ringer.again = true;
+    return;
+  }
+  ringer.busy = true;
+  void ring(fs, ringer, partition, position);
+}
+
+async function ring(fs: FileSystem, ringer: Ringer, partition: number, position: number): Promise<void> {
+  for (;;) {
+    const wait = ringer.last + RING_GAP_MS - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref?.());
+    ringer.again = false;
+    ringer.last = Date.now();
+    // A value no other ring has: a watcher that read the bell before sees a change.
+    const value = `${partition}:${position}:${unique}:${++rings}`;
+    await fs.replace(BELL, new TextEncoder().encode(value)).catch(() => undefined);
+    if (!ringer.again) break;
+  }
+  ringer.busy = false;
+}
