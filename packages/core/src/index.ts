@@ -110,6 +110,7 @@ export {
   type ListOptions,
   READ_HEAD_BYTES,
   type ReadOptions,
+  type ReplaceOptions,
 } from './storage/file-system.js';
 export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './storage/in-memory.js';
 export { type Listing, openListing } from './storage/list-options.js';

@@ -18,6 +18,7 @@ import {
   MissingPredecessorError,
   openListing,
   type ReadOptions,
+  type ReplaceOptions,
   StorageError,
 } from '@evsrc/core';
 import { readWholeFile } from './read-file.js';
@@ -176,9 +177,11 @@ export class LocalFileSystem implements FileSystem {
     }
   }
 
-  async replace(path: string, data: Uint8Array): Promise<void> {
+  /** Replaces atomically (temporary file, `rename`); `{ durable: false }` skips both flushes. */
+  async replace(path: string, data: Uint8Array, options?: ReplaceOptions): Promise<void> {
     const full = this.#resolve(path);
-    const tmp = await this.#writeTemporary(path, data);
+    const durable = this.durable && options?.durable !== false;
+    const tmp = await this.#writeTemporary(path, data, durable);
     try {
       await this.#writableFolder('replace', path);
       // rename() would replace a link itself, not follow it: refused all the same, as by every operation.
@@ -188,7 +191,7 @@ export class LocalFileSystem implements FileSystem {
       await unlink(tmp).catch(() => undefined);
       throw asStorageError('replace', path, error);
     }
-    await this.#syncFolder(path, dirname(full));
+    if (durable) await this.#syncFolder(path, dirname(full));
   }
 
   async delete(path: string): Promise<void> {
@@ -384,7 +387,7 @@ export class LocalFileSystem implements FileSystem {
     }
   }
 
-  async #writeTemporary(path: string, data: Uint8Array): Promise<string> {
+  async #writeTemporary(path: string, data: Uint8Array, durable = this.durable): Promise<string> {
     this.#prepared ??= mkdir(this.#tmp, { recursive: true }).then(
       () => this.cleanupTemporaryFiles().then(() => undefined),
       async (error: unknown) => {
@@ -404,7 +407,7 @@ export class LocalFileSystem implements FileSystem {
       const handle = await open(tmp, 'wx');
       try {
         await handle.writeFile(data);
-        if (this.durable) await handle.sync();
+        if (durable) await handle.sync();
       } finally {
         await handle.close();
       }

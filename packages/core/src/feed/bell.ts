@@ -16,7 +16,7 @@ import { BELL, BELL_FOLDER } from './layout.js';
  */
 
 /** Least time between two replaces of the bell by one process. */
-export const RING_GAP_MS = 50;
+export const RING_GAP_MS = 100;
 
 interface Ringer {
   /** A replace is in flight or scheduled. */
@@ -54,7 +54,7 @@ async function ring(fs: FileSystem, ringer: Ringer, partition: number, position:
     ringer.last = Date.now();
     // A value no other ring has: a watcher that read the bell before sees a change.
     const value = `${partition}:${position}:${unique}:${++rings}`;
-    await fs.replace(BELL, new TextEncoder().encode(value)).catch(() => undefined);
+    await fs.replace(BELL, new TextEncoder().encode(value), { durable: false }).catch(() => undefined);
     if (!ringer.again) break;
   }
   ringer.busy = false;

@@ -162,7 +162,7 @@ export class FeedWriter {
   /** After an entry is written: the head hint now and then, and the watchers. */
   #announce(position: number): void {
     if (position % HINT_EVERY === 0) {
-      void this.#fs.replace(headHintPath(this.#folder), encodeHint(position)).catch(() => {});
+      void this.#fs.replace(headHintPath(this.#folder), encodeHint(position), { durable: false }).catch(() => {});
     }
     // Other processes' watchers: one log is polled directly; several are watched through the bell.
     if (this.#layout.partitions === 1) void this.#fs.notify?.(FEED_FOLDER).catch(() => {});

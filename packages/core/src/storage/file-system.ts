@@ -69,6 +69,12 @@ export interface ListOptions {
   pageSize?: number;
 }
 
+/** Options of {@link FileSystem.replace}. */
+export interface ReplaceOptions {
+  /** `false`: the file need not survive a crash (the store may skip flushing it). Default true. */
+  readonly durable?: boolean;
+}
+
 /** Options of {@link FileSystem.create}. */
 export interface CreateOptions {
   /**
@@ -116,8 +122,12 @@ export interface FileSystem {
    */
   create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void>;
 
-  /** Creates or replaces a file, atomically: readers see the old or the new bytes, never a mix. */
-  replace(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Creates or replaces a file, atomically: readers see the old or the new bytes, never a
+   * mix. With `{ durable: false }` the caller does not need the file to survive a crash (a
+   * hint: a store may skip flushing it; evsrc passes it for the feed's bell and head hints).
+   */
+  replace(path: string, data: Uint8Array, options?: ReplaceOptions): Promise<void>;
 
   /**
    * Lists the names that start with `prefix` (a plain string prefix, not a glob), in

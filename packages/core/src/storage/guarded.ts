@@ -6,7 +6,7 @@ import {
   StorageError,
   TimeoutError,
 } from '../errors.js';
-import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from './file-system.js';
+import type { CreateOptions, FileSystem, ListOptions, ReadOptions, ReplaceOptions } from './file-system.js';
 import { MAX_READ_BYTES } from './read-limits.js';
 
 /** Runs a file system call, turning any non-evsrc failure into a {@link StorageError} naming the path. */
@@ -144,8 +144,8 @@ export class GuardedFileSystem implements FileSystem {
     return this.#run('create', path, () => this.inner.create(path, data, options));
   }
 
-  replace(path: string, data: Uint8Array): Promise<void> {
-    return this.#run('replace', path, () => this.inner.replace(path, data));
+  replace(path: string, data: Uint8Array, options?: ReplaceOptions): Promise<void> {
+    return this.#run('replace', path, () => this.inner.replace(path, data, options));
   }
 
   delete(path: string): Promise<void> {

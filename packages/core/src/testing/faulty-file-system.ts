@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageError } from '../errors.js';
-import type { CreateOptions, FileSystem, ListOptions, ReadOptions } from '../storage/file-system.js';
+import type { CreateOptions, FileSystem, ListOptions, ReadOptions, ReplaceOptions } from '../storage/file-system.js';
 import { seededRandom } from './seeded-random.js';
 
 /** The operations of the {@link FileSystem} port that faults can hit. */
@@ -193,9 +193,9 @@ export class FaultyFileSystem implements FileSystem {
     return this.#run('create', path, () => this.inner.create(path, copy, options));
   }
 
-  replace(path: string, data: Uint8Array): Promise<void> {
+  replace(path: string, data: Uint8Array, options?: ReplaceOptions): Promise<void> {
     const copy = Uint8Array.from(data);
-    return this.#run('replace', path, () => this.inner.replace(path, copy));
+    return this.#run('replace', path, () => this.inner.replace(path, copy, options));
   }
 
   delete(path: string): Promise<void> {
