@@ -55,6 +55,7 @@ export {
 export { Feed, type FeedBatch, type FeedOptions, type FeedReadOptions, type FeedWatchOptions } from './feed/feed.js';
 export { type Checkpoint, FEED_FOLDER, FEED_START } from './feed/layout.js';
 export { Projection, type ProjectionOptions } from './feed/projection.js';
+export { SharedProjection, type SharedProjectionOptions } from './feed/shared-projection.js';
 // Reading one stored file (its header), e.g. to check how it was encoded
 export {
   type BatchHeader,

@@ -43,6 +43,7 @@ const PUBLIC_VALUES = [
   'Projection',
   'READ_HEAD_BYTES',
   'Repository',
+  'SharedProjection',
   'RetriesExhaustedError',
   'STREAM_HEAD_ABOVE',
   'StorageError',

@@ -23,6 +23,13 @@ export interface ProjectionOptions<S> {
   readonly handle: (state: S, batch: FeedBatch) => S | undefined | Promise<S | undefined>;
   /** Only batches of these aggregate types (names or classes). */
   readonly types?: readonly (string | { readonly type: string })[];
+  /**
+   * Only this partition of the feed: the state and checkpoint of that partition, stored in
+   * a folder of its own (`.evsrc/projections/{name}/p{partition}/`). What a
+   * {@link SharedProjection} runs for each partition a process owns; use it directly to
+   * give each of K processes one partition.
+   */
+  readonly partition?: number;
   /** Batches handled between two stores of state and checkpoint (default 100; also stored whenever the feed is caught up). */
   readonly saveEvery?: number;
   /** Turns the state into JSON-able data (default: the state itself, through `JSON.stringify`). */
@@ -35,6 +42,11 @@ interface Stored {
   readonly generation: number;
   readonly checkpoint: Checkpoint;
   readonly state: unknown;
+}
+
+/** The folder (with trailing `/`) where the projection `name` keeps what it stores. */
+export function projectionFolder(name: string): string {
+  return `${RESERVED_FOLDER}projections/${encodeSegment(name)}/`;
 }
 
 /** Generations of stored state kept (the newest ones; older are deleted). */
@@ -63,7 +75,8 @@ export class Projection<S> {
 
   constructor(options: ProjectionOptions<S>) {
     this.#options = options;
-    this.#folder = `${RESERVED_FOLDER}projections/${encodeSegment(options.name)}/`;
+    const partition = options.partition === undefined ? '' : `p${String(options.partition).padStart(3, '0')}/`;
+    this.#folder = `${projectionFolder(options.name)}${partition}`;
     this.#state = options.initialState();
   }
 
@@ -185,6 +198,7 @@ export class Projection<S> {
     return {
       from: this.#checkpoint,
       ...(this.#options.types ? { types: this.#options.types } : {}),
+      ...(this.#options.partition !== undefined ? { partitions: [this.#options.partition] } : {}),
       ...(signal ? { signal } : {}),
     };
   }

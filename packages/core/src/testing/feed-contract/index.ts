@@ -6,6 +6,7 @@ import { lossTests } from './loss.js';
 import { legacyStoreTests, partitionTests } from './partitions.js';
 import { readingTests } from './reading.js';
 import { rollForwardTests } from './roll-forward.js';
+import { sharingTests } from './sharing.js';
 import { storeTests } from './store.js';
 import { watchingTests } from './watching.js';
 
@@ -69,7 +70,10 @@ export function describeFeedContract(name: string, options: FeedContractOptions)
         watchingTests(h);
         storeTests(h);
         if (variant.layout.legacy) legacyStoreTests(h, create);
-        else partitionTests(h);
+        else {
+          partitionTests(h);
+          sharingTests(h);
+        }
       });
     }
   });
