@@ -52,6 +52,7 @@ export {
   UpcastError,
 } from './errors.js';
 // The change feed and projections
+export type { CompactionResult, CompactOptions } from './feed/compaction.js';
 export { Feed, type FeedBatch, type FeedOptions, type FeedReadOptions, type FeedWatchOptions } from './feed/feed.js';
 export { type Checkpoint, FEED_FOLDER, FEED_START } from './feed/layout.js';
 export { Projection, type ProjectionOptions } from './feed/projection.js';

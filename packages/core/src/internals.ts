@@ -17,7 +17,8 @@ export { AES_256_GCM } from './codec/encryption.js';
 export { AGGREGATE_KEY, DataKeys, dataKeyPath, Keyring } from './codec/keys.js';
 export { CodecPipeline, type FilePlace, needsDataKey } from './codec/pipeline.js';
 export { preview } from './errors.js';
-export { type FeedSetting, openFeedLog, readLayout } from './feed/commit.js';
+export { type FeedSetting, openFeedLog } from './feed/commit.js';
+export { compactFeed, compactLog } from './feed/compaction.js';
 export {
   decodeEntry,
   type EntryLink,
@@ -54,8 +55,11 @@ export {
   positionInName,
   RESERVED_FOLDER,
 } from './feed/layout.js';
+export { FeedLog } from './feed/log.js';
+export { readLayout } from './feed/marker.js';
 export { FeedPoller } from './feed/poller.js';
-export { type BatchIntent, discoverHead, FeedLog, FeedWriter, findHead, type LoggedIntent } from './feed/writer.js';
+export { decodeLogSegment, encodeLogSegment, type SegmentEntry, segmentPath, segmentRange } from './feed/segment.js';
+export { type BatchIntent, discoverHead, FeedWriter, findHead, type LoggedIntent } from './feed/writer.js';
 export { FORMAT_VERSION, PLAIN_FORMAT_VERSION, writeFile } from './format/envelope.js';
 export {
   aggregateFolder,

@@ -4,16 +4,9 @@ import { batchPath } from '../format/layout.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
 import type { LoggedBatch, LoggedBatchInfo } from './entry.js';
-import {
-  type Checkpoint,
-  DEFAULT_PARTITIONS,
-  decodeMarker,
-  encodeMarker,
-  FEED_MARKER,
-  type FeedLayout,
-  MAX_PARTITIONS,
-} from './layout.js';
-import { FeedLog } from './writer.js';
+import { type Checkpoint, DEFAULT_PARTITIONS, encodeMarker, FEED_MARKER, MAX_PARTITIONS } from './layout.js';
+import { FeedLog } from './log.js';
+import { readLayout } from './marker.js';
 
 /*
  * The feed's commit protocol, both sides of it:
@@ -38,15 +31,6 @@ export interface HeaderReader {
 
 /** How a repository asks for the feed: on (`true`, or with a number of partitions), off, or as the store says. */
 export type FeedSetting = boolean | { readonly partitions?: number } | undefined;
-
-/**
- * The store's feed layout, from its marker; `undefined` when its feed is not on.
- * @throws {CorruptFileError} when the marker says something else than a layout.
- */
-export async function readLayout(fs: FileSystem): Promise<FeedLayout | undefined> {
-  const marker = await GuardedFileSystem.of(fs).read(FEED_MARKER);
-  return marker === undefined ? undefined : decodeMarker(marker);
-}
 
 /**
  * The feed's log when the store's batches must be logged: `feed: true` (or

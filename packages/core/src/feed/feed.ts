@@ -1,9 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigurationError, CorruptFileError, ErrorCode, isEvsrcError } from '../errors.js';
+import { ConfigurationError, CorruptFileError, ErrorCode, FeedIntegrityError, isEvsrcError } from '../errors.js';
+import { batchPath } from '../format/layout.js';
 import type { EventRecord } from '../model/event-record.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
-import { completeFromLog, type LoggedBatchHeader, readLayout } from './commit.js';
+import { completeFromLog, type LoggedBatchHeader } from './commit.js';
+import { SegmentIndex } from './compacted.js';
+import { type CompactionResult, type CompactOptions, compactFeed } from './compaction.js';
 import { type LoggedBatch, readEntry } from './entry.js';
 import {
   type Checkpoint,
@@ -15,8 +18,10 @@ import {
   parseVector,
   placeOf,
 } from './layout.js';
+import { readLayout } from './marker.js';
 import { FeedPoller } from './poller.js';
 import { PartitionScan, type ResolvedEntry } from './scan.js';
+import type { BatchRef } from './segment.js';
 import { findHead } from './writer.js';
 
 /** One committed batch of the feed. */
@@ -124,6 +129,7 @@ export class Feed {
   readonly #rollForwardAfterMs: number;
   /** The store's layout, once its marker was found (it never changes after). */
   #layout: FeedLayout | undefined;
+  readonly #segments: SegmentIndex;
 
   constructor(fs: FileSystem, codec: FeedCodec, options: FeedOptions = {}) {
     this.#fs = fs;
@@ -131,6 +137,7 @@ export class Feed {
     this.#codec = codec;
     this.#readAhead = Math.max(1, options.readAhead ?? fs.readConcurrency ?? 4);
     this.#rollForwardAfterMs = options.rollForwardAfterMs ?? 500;
+    this.#segments = new SegmentIndex(this.#guarded);
   }
 
   /** Yields the committed batches after `from`, up to the end of the log as it is found, then ends. */
@@ -145,6 +152,16 @@ export class Feed {
    */
   watch(options: FeedWatchOptions = {}): AsyncGenerator<FeedBatch> {
     return this.#scan(options, { intervalMs: Math.max(1, options.pollIntervalMs ?? 250), idle: options.idle });
+  }
+
+  /**
+   * Compacts the log: entries whose batches are all decided keep only where those batches
+   * are, in segments, and their copies of the batch bytes go (writers also do this in the
+   * background, a chunk of 1,000 positions behind each log's head). Safe alongside
+   * writers, readers and other compactions. See `docs/reference/feed.md`, "Compaction".
+   */
+  compact(options: CompactOptions = {}): Promise<CompactionResult> {
+    return compactFeed(this.#fs, options);
   }
 
   /** The number of partitions of the store's feed (1 when its feed is not on). */
@@ -163,7 +180,8 @@ export class Feed {
         const path = entryPath(position, folder);
         const bytes = await this.#guarded.read(path);
         if (bytes === undefined) return { position, index: 0 };
-        const entry = readEntry(path, bytes, position);
+        const entry =
+          bytes.byteLength === 0 ? await this.#segments.entryAt(folder, position) : readEntry(path, bytes, position);
         return { position, index: entry.batches.length - 1, ...(entry.id ? { id: entry.id } : {}) };
       }),
     );
@@ -251,6 +269,7 @@ export class Feed {
     // The poller of watchers has just read a new entry: take it from there rather than read it again.
     const bytes = FeedPoller.of(this.#fs).found(partition, position) ?? (await this.#guarded.read(path));
     if (bytes === undefined) return undefined;
+    if (bytes.byteLength === 0) return this.#resolveCompacted(layout, partition, position, types, from);
     const entry = readEntry(path, bytes, position);
     const wanted = entry.batches
       .map((batch, index) => ({ batch, index }))
@@ -271,6 +290,67 @@ export class Feed {
     };
   }
 
+  /** A compacted entry (an empty file): what its segment says, each committed batch read from its file. */
+  async #resolveCompacted(
+    layout: FeedLayout,
+    partition: number,
+    position: number,
+    types: ReadonlySet<string> | undefined,
+    from: FeedPosition,
+  ): Promise<ResolvedEntry<Unplaced>> {
+    const folder = logFolder(layout, partition);
+    const entry = await this.#segments.entryAt(folder, position);
+    const resolved: { index: number; batch: Unplaced }[] = [];
+    for (const [index, ref] of entry.batches.entries()) {
+      if (ref === null || (position === from.position && index <= from.index) || (types && !types.has(ref.type)))
+        continue;
+      const place = placeOf(layout, partition, position, index);
+      resolved.push({
+        index,
+        batch: await this.#resolveRef(ref, entryPath(position, folder), position, place, partition),
+      });
+    }
+    return {
+      position,
+      ...idOf(entry),
+      ...(entry.prev ? { prev: entry.prev } : {}),
+      batches: resolved,
+    };
+  }
+
+  /**
+   * A batch a compacted entry says was committed: its file must be there, naming this place.
+   * @throws {FeedIntegrityError} when the file is gone (the store lost it).
+   * @throws {CorruptFileError} when the file names another place.
+   */
+  async #resolveRef(
+    ref: BatchRef,
+    entry: string,
+    position: number,
+    place: string,
+    partition: number,
+  ): Promise<Unplaced> {
+    const path = batchPath(ref.type, ref.id, ref.first);
+    const bytes = await this.#guarded.read(path);
+    if (bytes === undefined) {
+      throw new FeedIntegrityError(
+        entry,
+        position,
+        `its compacted entry says ${path} was committed; that file is gone`,
+      );
+    }
+    const probe: LoggedBatch = { path, ...ref, last: ref.first, commit: '', bytes };
+    const header = this.#codec.headerOf(probe, bytes);
+    if (header.feed !== place) {
+      throw new CorruptFileError(
+        path,
+        `its header names feed place ${String(header.feed)}; the compacted log ${place}`,
+      );
+    }
+    const logged: LoggedBatch = { ...probe, last: header.last, commit: header.commit };
+    return this.#batchOf(logged, partition);
+  }
+
   /** The committed batch, or `undefined` when the logged batch lost its save (or can never be completed). */
   async #resolveBatch(
     logged: LoggedBatch,
@@ -289,6 +369,11 @@ export class Feed {
       }
       return undefined;
     }
+    return this.#batchOf(logged, partition);
+  }
+
+  /** A committed batch, decoded (its events, or `forgotten` when its key is gone). */
+  async #batchOf(logged: LoggedBatch, partition: number): Promise<Unplaced> {
     const common = {
       aggregateType: logged.type,
       aggregateId: logged.id,

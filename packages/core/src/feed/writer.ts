@@ -3,6 +3,7 @@ import { ErrorCode, isEvsrcError, StorageError } from '../errors.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
 import { ringBell } from './bell.js';
+import { SegmentIndex } from './compacted.js';
 import { encodeEntry, infoOf, type LoggedBatch, type LoggedBatchInfo, readEntry } from './entry.js';
 import {
   CHUNK,
@@ -13,7 +14,6 @@ import {
   type FeedLayout,
   headHintPath,
   logFolder,
-  partitionOf,
   placeOf,
   positionInName,
 } from './layout.js';
@@ -29,26 +29,6 @@ export interface BatchIntent extends LoggedBatchInfo {
 export interface LoggedIntent {
   readonly feed: Checkpoint;
   readonly bytes: Uint8Array;
-}
-
-/**
- * The store's feed, as its writers see it: one {@link FeedWriter} per partition, each
- * batch sent to its aggregate's partition.
- */
-export class FeedLog {
-  readonly layout: FeedLayout;
-  readonly #writers: FeedWriter[];
-
-  constructor(fs: FileSystem, layout: FeedLayout) {
-    this.layout = layout;
-    this.#writers = Array.from({ length: layout.partitions }, (_, p) => new FeedWriter(fs, layout, p));
-  }
-
-  /** Logs a batch in its aggregate's partition; resolves once its entry is stored. */
-  append(intent: BatchIntent): Promise<LoggedIntent> {
-    const partition = partitionOf(intent.type, intent.id, this.layout.partitions);
-    return (this.#writers[partition] as FeedWriter).append(intent);
-  }
 }
 
 interface Waiting {
@@ -80,13 +60,24 @@ export class FeedWriter {
   readonly #partition: number;
   /** The log's folder. */
   readonly #folder: string;
+  readonly #onLogged: ((position: number) => void) | undefined;
   readonly #queue: Waiting[] = [];
   #draining = false;
   /** The highest position known to exist (0: none) and its entry's id; `undefined` until looked up. */
   #head: Head | undefined;
 
-  constructor(fs: FileSystem, layout: FeedLayout = { partitions: 1, legacy: true }, partition = 0) {
+  /**
+   * @param onLogged called after each entry this writer creates, with its position
+   *   (the feed log compacts behind it).
+   */
+  constructor(
+    fs: FileSystem,
+    layout: FeedLayout = { partitions: 1, legacy: true },
+    partition = 0,
+    onLogged?: (position: number) => void,
+  ) {
     this.#fs = fs;
+    this.#onLogged = onLogged;
     this.#guarded = GuardedFileSystem.of(fs);
     this.#layout = layout;
     this.#partition = partition;
@@ -161,6 +152,7 @@ export class FeedWriter {
 
   /** After an entry is written: the head hint now and then, and the watchers. */
   #announce(position: number): void {
+    this.#onLogged?.(position);
     if (position % HINT_EVERY === 0) {
       void this.#fs.replace(headHintPath(this.#folder), encodeHint(position), { durable: false }).catch(() => {});
     }
@@ -176,7 +168,13 @@ export class FeedWriter {
     const path = entryPath(position, this.#folder);
     const bytes = await this.#guarded.read(path);
     // Gone since it was listed: the next create finds out (its predecessor is missing).
-    const id = bytes === undefined ? undefined : readEntry(path, bytes, position).id;
+    // An empty entry was compacted: its id is in its segment.
+    const id =
+      bytes === undefined
+        ? undefined
+        : bytes.byteLength === 0
+          ? (await new SegmentIndex(this.#guarded).entryAt(this.#folder, position)).id
+          : readEntry(path, bytes, position).id;
     return id === undefined ? { position } : { position, id };
   }
 }

@@ -1,4 +1,4 @@
-import type { FeedLog } from '../feed/writer.js';
+import type { FeedLog } from '../feed/log.js';
 import { type Aggregate, internal, type StoredBatch } from '../model/aggregate.js';
 import type { EventRecord } from '../model/event-record.js';
 import type { FileSystem } from '../storage/file-system.js';

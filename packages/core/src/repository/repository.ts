@@ -4,7 +4,7 @@ import { AggregateNotFoundError, ConfigurationError } from '../errors.js';
 import { type FeedSetting, openFeedLog } from '../feed/commit.js';
 import type { LoggedBatch } from '../feed/entry.js';
 import { Feed } from '../feed/feed.js';
-import type { FeedLog } from '../feed/writer.js';
+import type { FeedLog } from '../feed/log.js';
 import { encodeSegment, eventsFolder, versionInName } from '../format/layout.js';
 import type { Aggregate, AggregateClass } from '../model/aggregate.js';
 import type { EventRecord } from '../model/event-record.js';

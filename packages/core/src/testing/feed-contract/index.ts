@@ -1,6 +1,7 @@
 import { afterEach, describe } from 'vitest';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { RepositoryContractOptions } from '../repository-contract.js';
+import { compactionTests } from './compaction.js';
 import { harness, VARIANTS } from './harness.js';
 import { lossTests } from './loss.js';
 import { legacyStoreTests, partitionTests } from './partitions.js';
@@ -69,6 +70,7 @@ export function describeFeedContract(name: string, options: FeedContractOptions)
         rollForwardTests(h);
         watchingTests(h);
         storeTests(h);
+        compactionTests(h);
         if (variant.layout.legacy) legacyStoreTests(h, create);
         else {
           partitionTests(h);
