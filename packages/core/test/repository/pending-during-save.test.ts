@@ -2,8 +2,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { collect } from '@evsrc/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { setup } from './harness.js';
-import { Account, type Deposited } from './sample.js';
+import { setup } from '../support/harness.js';
+import { Account, type Deposited } from '../support/sample.js';
 
 const amounts = async (repo: ReturnType<typeof setup>['repo'], id: string) =>
   (await collect(repo.events(Account, id))).map((r) => (r.event as Deposited).amount ?? 0);

@@ -1,8 +1,8 @@
 import { ErrorCode, InMemoryFileSystem, isEvsrcError, Repository } from '@evsrc/core';
 import { DataKeys, dataKeyPath, Keyring } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
-import { errorOf } from './harness.js';
-import { Account, account } from './sample.js';
+import { errorOf } from '../support/harness.js';
+import { Account, account } from '../support/sample.js';
 
 /** The master key the fixtures were wrapped with: bytes 1, 2, …, 32. */
 const MASTER = new Uint8Array(32).map((_, i) => i + 1);

@@ -1,7 +1,7 @@
 import { AssertionError } from 'node:assert';
 import { FakeClock, seedEvents, specification, testRepository } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
-import { Account, account, Deposited, Opened } from './sample.js';
+import { Account, account, Deposited, Opened } from '../support/sample.js';
 
 class Overdrawn extends Error {}
 const spec = specification(account());

@@ -12,8 +12,8 @@ import { batchPath, eventsFolder, snapshotPath } from '@evsrc/core/internals';
 import { FaultyFileSystem } from '@evsrc/core/testing';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { errorOf, setup } from './harness.js';
-import { Account, account, type Deposited } from './sample.js';
+import { errorOf, setup } from '../support/harness.js';
+import { Account, account, type Deposited } from '../support/sample.js';
 
 async function versions(repo: Repository, id: string): Promise<number[]> {
   const out: number[] = [];

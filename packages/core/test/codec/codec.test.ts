@@ -10,8 +10,8 @@ import {
 } from '@evsrc/core';
 import { batchPath, dataKeyPath, snapshotPath, writeFile } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
-import { errorOf } from './harness.js';
-import { Account, account } from './sample.js';
+import { errorOf } from '../support/harness.js';
+import { Account, account } from '../support/sample.js';
 
 const k1 = new Uint8Array(randomBytes(32));
 const k2 = new Uint8Array(randomBytes(32));

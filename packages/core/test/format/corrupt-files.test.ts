@@ -13,7 +13,7 @@ import {
 import { batchPath, FileCodec, snapshotPath, writeFile } from '@evsrc/core/internals';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Account, account } from './sample.js';
+import { Account, account } from '../support/sample.js';
 
 /** Inputs tried per property, reported at the end (and in the figures). */
 const tried = new Map<string, number>();

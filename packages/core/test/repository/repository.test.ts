@@ -1,8 +1,8 @@
 import { ConcurrencyError, ErrorCode, type EventRecord, isEvsrcError, Repository, StorageError } from '@evsrc/core';
 import { backoffDelay, batchPath, snapshotPath, writeFile } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
-import { errorOf, setup } from './harness.js';
-import { Account, account, Deposited, Opened } from './sample.js';
+import { errorOf, setup } from '../support/harness.js';
+import { Account, account, Deposited, Opened } from '../support/sample.js';
 
 describe('Repository', () => {
   it('keeps pending events when a save fails, and tells observers nothing until they are stored', async () => {

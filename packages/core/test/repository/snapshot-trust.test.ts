@@ -2,8 +2,8 @@ import { ErrorCode, InMemoryFileSystem, isEvsrcError, Repository } from '@evsrc/
 import { batchPath, MAX_VERSION, snapshotPath, storedFileCodec } from '@evsrc/core/internals';
 import { collect } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
-import { errorOf } from './harness.js';
-import { Account, account, type Deposited } from './sample.js';
+import { errorOf } from '../support/harness.js';
+import { Account, account, type Deposited } from '../support/sample.js';
 
 /** A store and a repository over it that snapshots every `every` events and collects reported errors. */
 function store(every?: number) {

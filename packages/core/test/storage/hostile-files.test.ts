@@ -13,8 +13,8 @@ import {
 } from '@evsrc/core';
 import { batchPath, snapshotPath, writeFile } from '@evsrc/core/internals';
 import { describe, expect, it } from 'vitest';
-import { errorOf } from './harness.js';
-import { Account, account } from './sample.js';
+import { errorOf } from '../support/harness.js';
+import { Account, account } from '../support/sample.js';
 
 const fields = { kind: 'batch', parser: 'json', type: 'account', id: 'x', first: 1, last: 1, commit: 'c' } as const;
 const path = batchPath('account', 'x', 1);
