@@ -11,9 +11,9 @@ import {
   type StoredEvent,
 } from '@evsrc/core';
 import { batchPath, FileCodec, snapshotPath, writeFile } from '@evsrc/core/internals';
+import { TestAccount, testAccountType } from '@evsrc/core/testing';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Account, account } from '../support/sample.js';
 
 /** Inputs tried per property, reported at the end (and in the figures). */
 const tried = new Map<string, number>();
@@ -410,7 +410,8 @@ async function corrupt(mem: InMemoryFileSystem, path: string, c: Corruption): Pr
       return path;
     }
     case 'moved': {
-      const to = kind === 'batch' ? batchPath('account', 'victim', c.to) : snapshotPath('account', 'victim', c.to);
+      const to =
+        kind === 'batch' ? batchPath('test-account', 'victim', c.to) : snapshotPath('test-account', 'victim', c.to);
       if (to === path || (await mem.read(to)) !== undefined) return corrupt(mem, path, { kind: 'foreign' });
       await mem.create(to, bytes);
       return to;
@@ -434,13 +435,13 @@ interface History {
 async function build(mem: InMemoryFileSystem, h: History): Promise<Repository> {
   const repo = new Repository({
     fileSystem: mem,
-    aggregates: [account(h.snapshotEvery || undefined)],
+    aggregates: [testAccountType(h.snapshotEvery || undefined)],
     format: h.format,
     clock: () => 1_000,
     onError: () => undefined,
   });
   for (const id of ['victim', 'other']) {
-    const a = new Account(id);
+    const a = new TestAccount(id);
     a.open(id);
     for (const [i, n] of h.saves.entries()) {
       for (let k = 0; k < n; k++) a.deposit(i + k + 1, id);
@@ -451,9 +452,9 @@ async function build(mem: InMemoryFileSystem, h: History): Promise<Repository> {
 }
 
 async function state(repo: Repository, id: string): Promise<unknown> {
-  const a = await repo.get(Account, id);
+  const a = await repo.get(TestAccount, id);
   const events: unknown[] = [];
-  for await (const r of repo.events(Account, id)) events.push([r.version, r.type, { ...r.event }]);
+  for await (const r of repo.events(TestAccount, id)) events.push([r.version, r.type, { ...r.event }]);
   return { state: a.toSnapshot(), version: a.version, events };
 }
 
@@ -470,14 +471,18 @@ describe('corrupt files: the repository loader (fast-check)', { timeout: 120_000
         const writer = await build(mem, h);
         const pristine = { victim: await state(writer, 'victim'), other: await state(writer, 'other') };
         const files: string[] = [];
-        for await (const n of mem.list('account/victim/')) files.push(n);
+        for await (const n of mem.list('test-account/victim/')) files.push(n);
         const target = files[pick % files.length] as string;
         // A CRC-valid snapshot with another body is indistinguishable from a real one: only batches get new bodies.
         fc.pre(!(c.kind === 'random body' && target.endsWith('.snap')));
         count('loader');
         const bad = await corrupt(mem, target, c);
         const reported: unknown[] = [];
-        const repo = new Repository({ fileSystem: mem, aggregates: [account()], onError: (e) => reported.push(e) });
+        const repo = new Repository({
+          fileSystem: mem,
+          aggregates: [testAccountType()],
+          onError: (e) => reported.push(e),
+        });
         const loaded = await state(repo, 'victim').catch((e: unknown) => ({ error: e }));
         if ('error' in (loaded as object)) expectTypedNaming((loaded as { error: unknown }).error, bad);
         else {
