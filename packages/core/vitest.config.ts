@@ -1,5 +1,5 @@
 import { defineProject } from 'vitest/config';
 
 export default defineProject({
-  test: { setupFiles: ['test/fast-check-seed.ts'], name: 'core', include: ['test/**/*.test.ts'] },
+  test: { setupFiles: ['test/support/fast-check-seed.ts'], name: 'core', include: ['test/**/*.test.ts'] },
 });

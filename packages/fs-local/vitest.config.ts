@@ -1,5 +1,5 @@
 import { defineProject } from 'vitest/config';
 
 export default defineProject({
-  test: { setupFiles: ['../core/test/fast-check-seed.ts'], name: 'fs-local', include: ['test/**/*.test.ts'] },
+  test: { setupFiles: ['../core/test/support/fast-check-seed.ts'], name: 'fs-local', include: ['test/**/*.test.ts'] },
 });

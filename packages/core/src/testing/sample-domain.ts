@@ -1,4 +1,4 @@
-import { Aggregate } from '../model/aggregate.js';
+import { Aggregate, type RaiseOptions } from '../model/aggregate.js';
 import { ChangeEvent } from '../model/change-event.js';
 import { aggregateType } from '../repository/aggregate-type.js';
 
@@ -13,8 +13,9 @@ export class TestAccount extends Aggregate {
     this.raise(new TestOpened(owner));
   }
 
-  deposit(amount: number, note = ''): void {
-    this.raise(new TestDeposited(amount, note));
+  /** `options` sets the event's id or metadata (see {@link Aggregate.raise}). */
+  deposit(amount: number, note = '', options?: RaiseOptions): void {
+    this.raise(new TestDeposited(amount, note), options);
   }
 }
 
@@ -34,7 +35,7 @@ export class TestDeposited extends ChangeEvent<TestAccount> {
   static readonly type = 'deposited';
   constructor(
     readonly amount: number,
-    readonly note: string,
+    readonly note = '',
   ) {
     super();
   }

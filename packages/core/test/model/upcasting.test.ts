@@ -22,7 +22,7 @@ import { describe, expect, it } from 'vitest';
  * the current one. `EVSRC_WRITE_FIXTURES=1 npx vitest run --project core upcasting` writes
  * them again with the old classes below (only needed if the old schema itself changes).
  */
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'schema-v1');
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'schema-v1');
 /** The fixture's encryption key: test data only. */
 const FIXTURE_KEY = new Uint8Array(
   Buffer.from('6576737263206669787475726573206b657920666f7220746573747320303031', 'hex'),

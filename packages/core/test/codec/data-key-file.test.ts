@@ -1,8 +1,14 @@
-import { ErrorCode, InMemoryFileSystem, isEvsrcError, Repository } from '@evsrc/core';
+import { aggregateType, ErrorCode, InMemoryFileSystem, isEvsrcError, Repository } from '@evsrc/core';
 import { DataKeys, dataKeyPath, Keyring } from '@evsrc/core/internals';
+import { TestAccount, TestDeposited, TestOpened } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
-import { errorOf } from './harness.js';
-import { Account, account } from './sample.js';
+import { errorOf } from '../support/harness.js';
+
+/** The sample account under the type name of the stored key file below ("account"). */
+class Account extends TestAccount {
+  static override readonly type = 'account';
+}
+const accountType = () => aggregateType(Account, { events: [TestOpened, TestDeposited] });
 
 /** The master key the fixtures were wrapped with: bytes 1, 2, …, 32. */
 const MASTER = new Uint8Array(32).map((_, i) => i + 1);
@@ -63,7 +69,7 @@ describe('data key files written before they carried checksums', () => {
   it('still serve a repository: save, load and forget', async () => {
     const { fs } = await storeWith(bytesOf(OLD_KEY_FILE));
     const codec = { encryption: { keys: { m1: MASTER }, currentKey: 'm1', perAggregateKeys: true } };
-    const repo = () => new Repository({ fileSystem: fs, aggregates: [account()], codec });
+    const repo = () => new Repository({ fileSystem: fs, aggregates: [accountType()], codec });
     const a = new Account('a-1');
     a.open('Ada');
     a.deposit(5);

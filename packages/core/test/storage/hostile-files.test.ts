@@ -1,8 +1,5 @@
 import { crc32, deflateSync } from 'node:zlib';
 import {
-  Aggregate,
-  aggregateType,
-  ChangeEvent,
   ErrorCode,
   type FileSystem,
   InMemoryFileSystem,
@@ -12,33 +9,23 @@ import {
   readFile,
 } from '@evsrc/core';
 import { batchPath, snapshotPath, writeFile } from '@evsrc/core/internals';
+import { TestAccount, testAccountType } from '@evsrc/core/testing';
 import { describe, expect, it } from 'vitest';
-import { errorOf } from './harness.js';
-import { Account, account } from './sample.js';
+import { errorOf } from '../support/harness.js';
 
-const fields = { kind: 'batch', parser: 'json', type: 'account', id: 'x', first: 1, last: 1, commit: 'c' } as const;
-const path = batchPath('account', 'x', 1);
+const fields = {
+  kind: 'batch',
+  parser: 'json',
+  type: 'test-account',
+  id: 'x',
+  first: 1,
+  last: 1,
+  commit: 'c',
+} as const;
+const path = batchPath('test-account', 'x', 1);
 const MiB = 1024 * 1024;
 const repoOn = (fileSystem: FileSystem, more: Partial<ConstructorParameters<typeof Repository>[0]> = {}) =>
-  new Repository({ fileSystem, aggregates: [account()], onError: () => undefined, ...more });
-
-/** An aggregate whose state grows with every event (snapshots every 4 versions). */
-class Bag extends Aggregate {
-  static readonly type = 'bag';
-  items: string[] = [];
-  add(item: string) {
-    this.raise(new Added(item));
-  }
-}
-class Added extends ChangeEvent<Bag> {
-  static readonly type = 'added';
-  constructor(readonly item: string) {
-    super();
-  }
-  applyOn(bag: Bag) {
-    bag.items.push(this.item);
-  }
-}
+  new Repository({ fileSystem, aggregates: [testAccountType()], onError: () => undefined, ...more });
 
 /** How much the process's peak memory grew while `run` ran, in MiB (0 if it had peaked higher before). */
 async function peakGrowth(run: () => Promise<unknown>): Promise<number> {
@@ -75,7 +62,7 @@ describe('hostile files: decompression bombs', () => {
     await fs.create(path, writeFile({ ...fields, codec: ['deflate'], raw: 1000 }, bomb));
     let err: unknown;
     const growth = await peakGrowth(async () => {
-      err = await errorOf(repoOn(fs).get(Account, 'x'));
+      err = await errorOf(repoOn(fs).get(TestAccount, 'x'));
     });
     expect(isEvsrcError(err, ErrorCode.CorruptFile)).toBe(true);
     expect(err).toMatchObject({ path });
@@ -86,7 +73,7 @@ describe('hostile files: decompression bombs', () => {
   it('bounds a bomb whose header declares no size (an older file, or one forged to look so) by maxDecompressedBytes', async () => {
     const fs = new InMemoryFileSystem();
     await fs.create(path, writeFile({ ...fields, codec: ['deflate'] }, bomb));
-    const err = await errorOf(repoOn(fs, { codec: { maxDecompressedBytes: MiB } }).get(Account, 'x'));
+    const err = await errorOf(repoOn(fs, { codec: { maxDecompressedBytes: MiB } }).get(TestAccount, 'x'));
     expect(isEvsrcError(err, ErrorCode.CorruptFile)).toBe(true);
     expect(String(err)).toMatch(/decompresses to more than 1048576 bytes \(codec\.maxDecompressedBytes\)/);
   });
@@ -94,7 +81,7 @@ describe('hostile files: decompression bombs', () => {
   it('refuses a header that declares a body over maxDecompressedBytes without decompressing it', async () => {
     const fs = new InMemoryFileSystem();
     await fs.create(path, writeFile({ ...fields, codec: ['deflate'], raw: 300 * MiB }, bomb));
-    const err = await errorOf(repoOn(fs).get(Account, 'x'));
+    const err = await errorOf(repoOn(fs).get(TestAccount, 'x'));
     expect(isEvsrcError(err, ErrorCode.FileTooLarge)).toBe(true);
     expect(err).toMatchObject({ path, size: 300 * MiB, limit: 256 * MiB, setting: 'codec.maxDecompressedBytes' });
   });
@@ -102,14 +89,14 @@ describe('hostile files: decompression bombs', () => {
   it('records the body size of compressed files, and refuses a body that decompresses to another size', async () => {
     const fs = new InMemoryFileSystem();
     const repo = repoOn(fs, { codec: { compression: 'deflate' } });
-    const a = new Account('x');
+    const a = new TestAccount('x');
     a.open('Ada');
     await repo.save(a);
     const stored = (await fs.read(path)) as Uint8Array;
     const { header } = readFile(path, stored, 'batch');
     expect(header.raw).toBeGreaterThan(0);
     await fs.replace(path, reseal(stored, { raw: (header.raw as number) + 1 }));
-    const err = await errorOf(repoOn(fs).get(Account, 'x'));
+    const err = await errorOf(repoOn(fs).get(TestAccount, 'x'));
     expect(isEvsrcError(err, ErrorCode.CorruptFile)).toBe(true);
     expect(String(err)).toMatch(/decompresses to \d+ bytes, its header declares \d+/);
   });
@@ -117,7 +104,7 @@ describe('hostile files: decompression bombs', () => {
 
 describe('hostile files: maxFileBytes', () => {
   async function storeBatch(fs: FileSystem, noteBytes: number) {
-    const a = new Account('x');
+    const a = new TestAccount('x');
     a.open('Ada');
     a.deposit(1, 'n'.repeat(noteBytes));
     await repoOn(fs).save(a);
@@ -127,13 +114,13 @@ describe('hostile files: maxFileBytes', () => {
   it('refuses a batch over maxFileBytes with a typed error naming the file, its size and the limit', async () => {
     const fs = new InMemoryFileSystem();
     const size = await storeBatch(fs, 5000);
-    const err = await errorOf(repoOn(fs, { maxFileBytes: 4096 }).get(Account, 'x'));
+    const err = await errorOf(repoOn(fs, { maxFileBytes: 4096 }).get(TestAccount, 'x'));
     expect(isEvsrcError(err, ErrorCode.FileTooLarge)).toBe(true);
     expect(err).toMatchObject({ path, size, limit: 4096 });
     expect(String(err)).toContain(
       `${path} is too large: it is ${size} bytes, over the limit of 4096 bytes (maxFileBytes)`,
     );
-    expect((await repoOn(fs, { maxFileBytes: size }).get(Account, 'x')).owner).toBe('Ada');
+    expect((await repoOn(fs, { maxFileBytes: size }).get(TestAccount, 'x')).owner).toBe('Ada');
   });
 
   it('checks the size after the read on a file system that ignores the read options', async () => {
@@ -146,14 +133,14 @@ describe('hostile files: maxFileBytes', () => {
       list: (prefix, options) => inner.list(prefix, options),
       delete: (name) => inner.delete(name),
     };
-    const err = await errorOf(repoOn(oblivious, { maxFileBytes: 4096 }).get(Account, 'x'));
+    const err = await errorOf(repoOn(oblivious, { maxFileBytes: 4096 }).get(TestAccount, 'x'));
     expect(isEvsrcError(err, ErrorCode.FileTooLarge)).toBe(true);
   });
 
   it('refuses a large file that is not an evsrc file from its first bytes, before the rest is read', async () => {
     const fs = new CountingFileSystem();
     await fs.create(path, new Uint8Array(8 * MiB).fill(0x41));
-    const err = await errorOf(repoOn(fs).get(Account, 'x'));
+    const err = await errorOf(repoOn(fs).get(TestAccount, 'x'));
     expect(isEvsrcError(err, ErrorCode.CorruptFile)).toBe(true);
     expect(String(err)).toMatch(/no header line/);
     expect(fs.delivered).toBe(0);
@@ -165,7 +152,7 @@ describe('hostile files: maxFileBytes', () => {
     const stored = (await fs.read(path)) as Uint8Array;
     fs.delivered = 0;
     await fs.replace(path, Buffer.concat([stored, Buffer.alloc(MiB)]));
-    const err = await errorOf(repoOn(fs).get(Account, 'x'));
+    const err = await errorOf(repoOn(fs).get(TestAccount, 'x'));
     expect(isEvsrcError(err, ErrorCode.CorruptFile)).toBe(true);
     expect(String(err)).toMatch(/header says \d+ \(truncated or padded\)/);
     expect(fs.delivered).toBe(0);
@@ -175,7 +162,7 @@ describe('hostile files: maxFileBytes', () => {
     const fs = new InMemoryFileSystem();
     const errors: unknown[] = [];
     const repo = repoOn(fs, { maxFileBytes: 3000 });
-    const a = new Account('x');
+    const a = new TestAccount('x');
     a.open('Ada');
     a.deposit(1, 'n'.repeat(5000));
     const err = await errorOf(repo.save(a));
@@ -183,30 +170,35 @@ describe('hostile files: maxFileBytes', () => {
     expect(err).toMatchObject({ path, limit: 3000 });
     expect(await fs.read(path)).toBeUndefined();
     // A snapshot too large is not written (reported), and the saves stand.
-    const bags = new Repository({
+    // The account's state grows with every deposit (its log keeps each note); a snapshot every 4 versions.
+    const snapshotting = new Repository({
       fileSystem: fs,
-      aggregates: [aggregateType(Bag, { events: [Added], snapshots: { every: 4 } })],
+      aggregates: [testAccountType(4)],
       maxFileBytes: 3000,
       onError: (e) => errors.push(e),
     });
-    const bag = new Bag('b');
+    const b = new TestAccount('b');
     for (let i = 0; i < 4; i++) {
-      bag.add('i'.repeat(1000));
-      await bags.save(bag);
+      b.deposit(1, 'i'.repeat(1000));
+      await snapshotting.save(b);
     }
-    expect(await fs.read(snapshotPath('bag', 'b', 4))).toBeUndefined();
+    expect(await fs.read(snapshotPath('test-account', 'b', 4))).toBeUndefined();
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: ErrorCode.FileTooLarge, path: snapshotPath('bag', 'b', 4), limit: 3000 });
-    expect((await bags.get(Bag, 'b')).items).toHaveLength(4);
+    expect(errors[0]).toMatchObject({
+      code: ErrorCode.FileTooLarge,
+      path: snapshotPath('test-account', 'b', 4),
+      limit: 3000,
+    });
+    expect((await snapshotting.get(TestAccount, 'b')).log).toHaveLength(4);
   });
 
   it('refuses an oversized save before the feed logs it, failing no save grouped with it', async () => {
     const fs = new InMemoryFileSystem();
     const repo = repoOn(fs, { maxFileBytes: 3000, feed: true });
-    const big = new Account('big');
+    const big = new TestAccount('big');
     big.open('Ada');
     big.deposit(1, 'n'.repeat(5000));
-    const small = new Account('small');
+    const small = new TestAccount('small');
     small.open('Ada');
     const [refused, saved] = await Promise.allSettled([repo.save(big), repo.save(small)]);
     expect(refused.status === 'rejected' && isEvsrcError(refused.reason, ErrorCode.FileTooLarge)).toBe(true);

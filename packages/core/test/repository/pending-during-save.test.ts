@@ -1,17 +1,16 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { collect } from '@evsrc/core/testing';
+import { collect, TestAccount, type TestDeposited } from '@evsrc/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { setup } from './harness.js';
-import { Account, type Deposited } from './sample.js';
+import { setup } from '../support/harness.js';
 
 const amounts = async (repo: ReturnType<typeof setup>['repo'], id: string) =>
-  (await collect(repo.events(Account, id))).map((r) => (r.event as Deposited).amount ?? 0);
+  (await collect(repo.events(TestAccount, id))).map((r) => (r.event as TestDeposited).amount ?? 0);
 
 describe('events raised while a save is in flight (issue 15, item 1)', () => {
   it('are kept pending and stored by the next save', async () => {
     const { repo } = setup();
-    const a = new Account('a');
+    const a = new TestAccount('a');
     a.open('ann');
     const first = repo.save(a);
     await nextTurn();
@@ -21,13 +20,13 @@ describe('events raised while a save is in flight (issue 15, item 1)', () => {
     await second;
     expect(a.pendingEvents).toHaveLength(0);
     expect(a.storedVersion).toBe(2);
-    expect((await repo.get(Account, 'a')).version).toBe(2);
+    expect((await repo.get(TestAccount, 'a')).version).toBe(2);
     expect(await amounts(repo, 'a')).toEqual([0, 5]);
   });
 
   it('stay pending when the save that was in flight succeeds and no other save follows', async () => {
     const { repo } = setup();
-    const a = new Account('a');
+    const a = new TestAccount('a');
     a.open('ann');
     const first = repo.save(a);
     a.deposit(7); // raised synchronously after the save started
@@ -35,14 +34,14 @@ describe('events raised while a save is in flight (issue 15, item 1)', () => {
     expect(stored.map((r) => r.version)).toEqual([1]);
     expect(a.storedVersion).toBe(1);
     expect(a.version).toBe(2);
-    expect(a.pendingEvents.map((p) => (p.event as Deposited).amount)).toEqual([7]);
+    expect(a.pendingEvents.map((p) => (p.event as TestDeposited).amount)).toEqual([7]);
     await repo.save(a);
     expect(await amounts(repo, 'a')).toEqual([0, 7]);
   });
 
   it('a failed save keeps every pending event, also those raised while it ran', async () => {
     const { repo, fs } = setup();
-    const a = new Account('a');
+    const a = new TestAccount('a');
     a.open('ann');
     fs.inject({ fault: 'fail', operation: 'create' });
     const first = repo.save(a);
@@ -55,7 +54,7 @@ describe('events raised while a save is in flight (issue 15, item 1)', () => {
 
   it('a retry recognises its earlier attempt that landed, also after more events were raised', async () => {
     const { repo, fs } = setup();
-    const a = new Account('a');
+    const a = new TestAccount('a');
     a.open('ann');
     fs.inject({ fault: 'fail-after', operation: 'create' }); // the batch lands, the caller is told it failed
     await expect(repo.save(a)).rejects.toMatchObject({ code: 'EVSRC_STORAGE' });
@@ -81,7 +80,7 @@ describe('events raised while a save is in flight (issue 15, item 1)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { maxLength: 30 }), async (steps) => {
         const { repo, fs } = setup();
-        const a = new Account('p');
+        const a = new TestAccount('p');
         const raised: number[] = [];
         const inFlight: Promise<unknown>[] = [];
         const run = async (s: Step) => {

@@ -9,15 +9,14 @@ import {
   TimeoutError,
 } from '@evsrc/core';
 import { batchPath, eventsFolder, snapshotPath } from '@evsrc/core/internals';
-import { FaultyFileSystem } from '@evsrc/core/testing';
+import { FaultyFileSystem, TestAccount, type TestDeposited, testAccountType } from '@evsrc/core/testing';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { errorOf, setup } from './harness.js';
-import { Account, account, type Deposited } from './sample.js';
+import { errorOf, setup } from '../support/harness.js';
 
 async function versions(repo: Repository, id: string): Promise<number[]> {
   const out: number[] = [];
-  for await (const r of repo.events(Account, id)) out.push(r.version);
+  for await (const r of repo.events(TestAccount, id)) out.push(r.version);
   return out;
 }
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -38,39 +37,39 @@ const isTimeout = (e: unknown, op: string, path: string, ms: number) =>
 describe('Repository under storage faults', () => {
   it('surfaces a failed read, listing or late-reported read while loading as a StorageError naming the file', async () => {
     const { fs, repo } = setup();
-    const a = new Account('r');
+    const a = new TestAccount('r');
     a.open('R');
     await repo.save(a);
-    const path = batchPath('account', 'r', 1);
+    const path = batchPath('test-account', 'r', 1);
     for (const [operation, fault] of [
       ['read', 'fail'],
       ['read', 'fail-after'],
       ['list', 'fail'],
     ] as const) {
       fs.inject({ operation, path: /events/, fault, error: () => new Error('EIO') });
-      const err = await errorOf(repo.get(Account, 'r'));
+      const err = await errorOf(repo.get(TestAccount, 'r'));
       expect(err, `${operation} ${fault}`).toBeInstanceOf(StorageError);
-      expect((err as StorageError).path).toBe(operation === 'list' ? eventsFolder('account', 'r') : path);
+      expect((err as StorageError).path).toBe(operation === 'list' ? eventsFolder('test-account', 'r') : path);
     }
-    expect((await repo.get(Account, 'r')).owner).toBe('R');
+    expect((await repo.get(TestAccount, 'r')).owner).toBe('R');
   });
 
   it('falls back to the events when a snapshot cannot be read, and reports the StorageError', async () => {
-    const { fs, repo, errors } = setup({ aggregates: [account(1)] });
-    const a = new Account('s');
+    const { fs, repo, errors } = setup({ aggregates: [testAccountType(1)] });
+    const a = new TestAccount('s');
     a.open('S');
     a.deposit(3);
     await repo.save(a);
     fs.inject({ operation: 'read', path: /snapshots/, fault: 'fail' });
-    const b = await repo.get(Account, 's');
+    const b = await repo.get(TestAccount, 's');
     expect([b.balance, b.version]).toEqual([3, 2]);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: ErrorCode.Storage, path: snapshotPath('account', 's', 2) });
+    expect(errors[0]).toMatchObject({ code: ErrorCode.Storage, path: snapshotPath('test-account', 's', 2) });
   });
 
   it('recognises its landed batch even when the first retry cannot read it back', async () => {
     const { fs, mem, repo } = setup();
-    const a = new Account('x');
+    const a = new TestAccount('x');
     a.open('X');
     fs.inject({ operation: 'create', path: /events/, fault: 'fail-after' });
     await expect(repo.save(a)).rejects.toBeInstanceOf(StorageError);
@@ -85,7 +84,7 @@ describe('Repository under storage faults', () => {
 
   it('bounds a hanging create with operationTimeoutMs; the retry recognises the late batch by its commit id', async () => {
     const { fs, mem, repo } = setup({ operationTimeoutMs: 50 });
-    const a = new Account('t');
+    const a = new TestAccount('t');
     const heard: number[] = [];
     a.subscribe((r) => heard.push(r.version));
     a.open('T');
@@ -93,12 +92,12 @@ describe('Repository under storage faults', () => {
     fs.inject({ operation: 'create', path: /events/, fault: 'hang' });
     // The create hangs for ever: only the 50 ms bound can end the save.
     const err = await errorOf(repo.save(a));
-    expect(isTimeout(err, 'create', batchPath('account', 't', 1), 50), String(err)).toBe(true);
+    expect(isTimeout(err, 'create', batchPath('test-account', 't', 1), 50), String(err)).toBe(true);
     expect(String(err)).toMatch(/timed out after 50 ms/);
     expect([a.pendingEvents.length, a.storedVersion, heard.length]).toEqual([2, 0, 0]);
     // The create was only slow: it lands now, after the caller was told it failed.
     expect(fs.release()).toBe(1);
-    await until(async () => (await mem.read(batchPath('account', 't', 1))) !== undefined);
+    await until(async () => (await mem.read(batchPath('test-account', 't', 1))) !== undefined);
     const records = await repo.save(a);
     expect(records.map((r) => r.version)).toEqual([1, 2]);
     expect(heard).toEqual([1, 2]);
@@ -108,16 +107,16 @@ describe('Repository under storage faults', () => {
 
   it('lets a retry win while the timed-out create still hangs; the late create then changes nothing', async () => {
     const { fs, mem, repo } = setup({ operationTimeoutMs: 30 });
-    const a = new Account('w');
+    const a = new TestAccount('w');
     a.open('W');
     fs.inject({ operation: 'create', path: /events/, fault: 'hang' });
-    await expect(repo.save(a)).rejects.toSatisfy((e) => isTimeout(e, 'create', batchPath('account', 'w', 1), 30));
+    await expect(repo.save(a)).rejects.toSatisfy((e) => isTimeout(e, 'create', batchPath('test-account', 'w', 1), 30));
     const stored = (await repo.save(a)).map((r) => r.version);
     expect(stored).toEqual([1]);
-    const before = await mem.read(batchPath('account', 'w', 1));
+    const before = await mem.read(batchPath('test-account', 'w', 1));
     fs.release(); // the first attempt now reaches the store and finds the name taken
     await new Promise((r) => setTimeout(r, 20));
-    expect(await mem.read(batchPath('account', 'w', 1))).toEqual(before);
+    expect(await mem.read(batchPath('test-account', 'w', 1))).toEqual(before);
     a.deposit(1);
     await repo.save(a);
     expect(await versions(repo, 'w')).toEqual([1, 2]);
@@ -125,28 +124,28 @@ describe('Repository under storage faults', () => {
 
   it('bounds hanging reads and listings while loading, naming the file or folder', async () => {
     const { fs, repo } = setup({ operationTimeoutMs: 30 });
-    const a = new Account('h');
+    const a = new TestAccount('h');
     a.open('H');
     await repo.save(a);
     fs.inject({ operation: 'read', path: /events/, fault: 'hang' });
-    expect(await errorOf(repo.get(Account, 'h'))).toSatisfy((e) =>
-      isTimeout(e, 'read', batchPath('account', 'h', 1), 30),
+    expect(await errorOf(repo.get(TestAccount, 'h'))).toSatisfy((e) =>
+      isTimeout(e, 'read', batchPath('test-account', 'h', 1), 30),
     );
     fs.inject({ operation: 'list', path: /events/, fault: 'hang' });
-    expect(await errorOf(repo.get(Account, 'h'))).toSatisfy((e) =>
-      isTimeout(e, 'list', eventsFolder('account', 'h'), 30),
+    expect(await errorOf(repo.get(TestAccount, 'h'))).toSatisfy((e) =>
+      isTimeout(e, 'list', eventsFolder('test-account', 'h'), 30),
     );
     fs.release();
     // Slow calls within the bound succeed (a generous bound: the machine may be busy).
-    const patient = new Repository({ fileSystem: fs, aggregates: [account()], operationTimeoutMs: 2_000 });
+    const patient = new Repository({ fileSystem: fs, aggregates: [testAccountType()], operationTimeoutMs: 2_000 });
     fs.inject({ operation: ['read', 'list'], fault: { delayMs: 40 }, times: 5 });
-    expect((await patient.get(Account, 'h')).owner).toBe('H');
+    expect((await patient.get(TestAccount, 'h')).owner).toBe('H');
   });
 
   it('leaves calls unbounded by default, and checks the option', async () => {
     const { fs, repo } = setup();
     expect(repo.fileSystem).toBe(fs);
-    const a = new Account('d');
+    const a = new TestAccount('d');
     a.open('D');
     fs.inject({ operation: 'create', fault: { delayMs: 60 } });
     await repo.save(a);
@@ -195,12 +194,12 @@ describe('Repository under random storage faults (fast-check)', () => {
         fs.inject({ operation: 'list', fault: 'fail', probability: s.list });
         const repo = new Repository({
           fileSystem: fs,
-          aggregates: [account()],
+          aggregates: [testAccountType()],
           format: s.format,
           operationTimeoutMs: 3,
           onError: () => undefined,
         });
-        const a = new Account('chaos');
+        const a = new TestAccount('chaos');
         const heard: EventRecord[] = [];
         a.subscribe((r) => heard.push(r));
         const amounts: number[] = [];
@@ -223,11 +222,11 @@ describe('Repository under random storage faults (fast-check)', () => {
         }
         figures.faults += fs.calls.filter((c) => c.fault !== undefined).length;
         await new Promise((r) => setTimeout(r, s.slow > 0 ? 10 : 0)); // let late creates land
-        const plain = new Repository({ fileSystem: mem, aggregates: [account()] });
+        const plain = new Repository({ fileSystem: mem, aggregates: [testAccountType()] });
         const events: EventRecord[] = [];
-        for await (const r of plain.events(Account, 'chaos')) events.push(r);
+        for await (const r of plain.events(TestAccount, 'chaos')) events.push(r);
         expect(events.map((r) => r.version)).toEqual(amounts.map((_, i) => i + 1));
-        expect(events.map((r) => (r.event as Deposited).amount)).toEqual(amounts);
+        expect(events.map((r) => (r.event as TestDeposited).amount)).toEqual(amounts);
         expect(heard.map((r) => r.version)).toEqual(amounts.map((_, i) => i + 1));
         expect(mem.size).toBe(s.saves.length);
       }),
