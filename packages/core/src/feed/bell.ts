@@ -9,14 +9,19 @@ import { BELL, BELL_FOLDER } from './layout.js';
  * never trusted for correctness: a ring lost to a crash or an error only delays other
  * processes' watchers until their next full sweep of the logs (see `FeedPoller`).
  *
- * Rings are coalesced per file system object: at most one replace in flight, and at least
- * RING_GAP_MS between two, so a busy writer adds a bounded number of writes per second
- * (at most 1000 / RING_GAP_MS), whatever its save rate. Backends with pub/sub (Redis)
- * also get a `notify` per entry, which costs no storage request.
+ * Rings are coalesced per file system object: at most one replace in flight, and a least
+ * gap between two, so a busy writer adds a bounded number of writes per second whatever
+ * its save rate: RING_GAP_MS where the store has notifications (local disk, where the
+ * bell's replace is what `fs.watch` sees, memory, Redis: a cheap write, and the latency
+ * watchers of other processes see), RING_GAP_POLLED_MS where watchers only poll (S3,
+ * Azure: a billed PUT, against a poll interval of 250 ms anyway). Backends with pub/sub
+ * (Redis) also get a `notify` per entry, which costs no storage request.
  */
 
-/** Least time between two replaces of the bell by one process. */
+/** Least time between two replaces of the bell by one process, on a store with notifications. */
 export const RING_GAP_MS = 100;
+/** The same on a store without notifications (object stores: each replace is a billed request). */
+export const RING_GAP_POLLED_MS = 1000;
 
 interface Ringer {
   /** A replace is in flight or scheduled. */
@@ -48,7 +53,7 @@ export function ringBell(fs: FileSystem, partition: number, position: number): v
 
 async function ring(fs: FileSystem, ringer: Ringer, partition: number, position: number): Promise<void> {
   for (;;) {
-    const wait = ringer.last + RING_GAP_MS - Date.now();
+    const wait = ringer.last + (fs.watch ? RING_GAP_MS : RING_GAP_POLLED_MS) - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref?.());
     ringer.again = false;
     ringer.last = Date.now();
