@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type AggregateRegistration, ConfigurationError, type EncryptionOptions, type FileSystem } from '@evsrc/core';
-import { Keyring } from '@evsrc/core/internals';
+import { compactFeed, Keyring } from '@evsrc/core/internals';
 import { openFileSystem, parseStoreUrl } from '@evsrc/store';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { copyStore } from './commands/copy.js';
@@ -133,6 +133,23 @@ export function buildProgram(out: Output = processOutput(), exit: (code: number)
         problems += check.problems.length;
       }
       exit(problems ? ExitCode.Problems : ExitCode.Ok);
+    });
+
+  const feed = program.command('feed').description("work on a store's change feed");
+  feed
+    .command('compact')
+    .description(
+      'compact the log: entries whose batches are all decided keep only where those batches are (safe alongside writers and readers)',
+    )
+    .argument('<url>', 'the store')
+    .option('--keep-newest <n>', 'leave the newest n positions of each log whole', (v) => positiveInt(v), 0)
+    .action(async (url: string, opts: { keepNewest: number }) => {
+      const done = await withStore(url, (fs) => compactFeed(fs, { keepNewest: opts.keepNewest }));
+      out.note(
+        `compacted ${done.entries} log entries into ${done.segments} segments: ${done.bytesBefore} bytes → ${done.bytesAfter}` +
+          (done.undecided > 0 ? `; ${done.undecided} log(s) stopped at an entry not yet decided (a writer may be at work)` : ''),
+      );
+      exit(ExitCode.Ok);
     });
 
   return { program, urls };
