@@ -61,5 +61,5 @@ export const METHOD: Record<string, string> = {
     'the same listing and reads (same reads in flight), each file split at its header line and its body decoded with the same parser; no CRC or shape checks, no event objects, no applyOn. "W3 bytes": listing and reads only, nothing decoded.',
   'warm-up': 'each write workload starts with 20 unmeasured saves on each side (JIT, connections, the S3 probe).',
   'feed (--feed)':
-    'W2 and W5 run twice with evsrc only, each on its own fresh store: the feed off, then on (repository option feed). on/off = time on / time off. Feed entries = log entries the measured saves wrote (from feed.head() before and after), per save: below 1 when saves queued in the process share an entry (group commit). Read back: W2’s batches read with feed.read() from the checkpoint before W2, by a new repository, once.',
+    'W2 and W5 run twice with evsrc only, each on its own fresh store: the feed off, then on (repository option feed). on/off = time on / time off. Feed entries = log entries the measured saves wrote (from feed.head() before and after, summed over the feed’s partitions), per save: below 1 when saves of one partition queued in the process share an entry (group commit). Read back: W2’s batches read with feed.read() from the checkpoint before W2, by a new repository, once.',
 };

@@ -7,14 +7,16 @@ import { type Ack, acksOf, auditStore, missingAcks } from './support/audit.js';
 import { childScript, killAtRandom, spawnNode } from './support/child.js';
 import {
   ackProblems,
-  describeBatch,
+  FEED_LAYOUT,
   feedProblems,
+  partitionLines,
   placeOf,
   readerProblems,
   readFeed,
   readLog,
   repositoryProblems,
   tagsOf,
+  turnFeedOn,
 } from './support/feed-audit.js';
 import { envInt, seeded } from './support/random.js';
 import { openStore } from './support/stores.mjs';
@@ -54,9 +56,12 @@ describe('the change feed, with its writer killed with SIGKILL at random moments
     const spec = { kind: 'local', root } as const;
     const open = () => openStore(spec);
     const fileSystem = open();
+    // The writers (feed: true) keep the layout the store's feed was turned on with.
+    await turnFeedOn(fileSystem);
     const random = seeded(SEED);
     const acks: Ack[] = [];
-    let previous: string[] = [];
+    /** The previous audit's feed, each log's batches as lines, and its last checkpoint. */
+    let previous: { logs: string[][]; last: string | undefined } = { logs: [], last: undefined };
     const stats = { killedBeforeAnyAck: 0, rolledForward: 0, killsRolledForward: 0, auditMs: 0 };
 
     /**
@@ -72,10 +77,16 @@ describe('the change feed, with its writer killed with SIGKILL at random moments
       const rolled = store.batchFiles.filter((f) => !before.has(f.path));
       const acknowledged = new Set(acks.flatMap((a) => a.tags));
       const log = await readLog(fileSystem);
-      const inFeed = new Set(feed.map((b) => placeOf(b.checkpoint)));
-      const lines = feed.map(describeBatch);
+      const inFeed = new Set(feed.map((b) => placeOf(b, store.feedLayout)));
+      const logs = partitionLines(feed, store.feedLayout);
+      // Batches logged after the previous audit, by partition: what a reader resuming from its last checkpoint must see.
+      const resumed = partitionLines(
+        await readFeed(open, previous.last === undefined ? {} : { from: previous.last }),
+        store.feedLayout,
+      );
       expect(
         {
+          layout: store.feedLayout,
           // Every file decodes, versions run 1..n, snapshots and Repository.get agree, every ack is stored.
           store: [...store.problems, ...missingAcks(acks, store.tags)],
           // (a) every acknowledged save is in the feed once, with its versions and events.
@@ -93,8 +104,20 @@ describe('the change feed, with its writer killed with SIGKILL at random moments
           rolledForwardButAcknowledged: rolled
             .filter((f) => f.tags.some((t) => acknowledged.has(t)))
             .map((f) => f.path),
-          // What an earlier reader saw is never changed: the feed only grows at its end.
-          earlierFeedChanged: lines.slice(0, previous.length).join('\n') === previous.join('\n') ? [] : [context],
+          // What an earlier reader saw is never changed: each log only grows at its end (the merge
+          // of K logs may place new batches among old ones), and a reader resuming from the
+          // earlier reader's last checkpoint sees exactly what each log gained since.
+          earlierFeedChanged: logs.flatMap((lines, p) => {
+            const before = previous.logs[p] ?? [];
+            const grown = lines.slice(0, before.length).join('\n') === before.join('\n');
+            const rest = lines.slice(before.length).join('\n') === (resumed[p] ?? []).join('\n');
+            return [
+              ...(grown ? [] : [`${context}: partition ${p}'s earlier batches changed`]),
+              ...(rest
+                ? []
+                : [`${context}: resuming from ${previous.last} does not yield partition ${p}'s new batches`]),
+            ];
+          }),
           // (d) two more readers see the same sequence; a reader resuming from a checkpoint sees the rest.
           readers: await readerProblems(open, feed, Math.floor(random() * (feed.length + 1))),
           // (e) Repository.get agrees with the feed's last version of each aggregate.
@@ -102,6 +125,7 @@ describe('the change feed, with its writer killed with SIGKILL at random moments
         },
         context,
       ).toEqual({
+        layout: FEED_LAYOUT,
         store: [],
         acknowledgedSaves: [],
         feedVersusStore: [],
@@ -111,7 +135,7 @@ describe('the change feed, with its writer killed with SIGKILL at random moments
         readers: [],
         repository: [],
       });
-      previous = lines;
+      previous = { logs, last: feed.at(-1)?.checkpoint ?? previous.last };
       stats.rolledForward += rolled.length;
       if (rolled.length > 0) stats.killsRolledForward++;
       stats.auditMs += Date.now() - at;
@@ -147,6 +171,7 @@ describe('the change feed, with its writer killed with SIGKILL at random moments
       `feed crash safety: ${KILLS} SIGKILLs (seed ${SEED}) in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
         `(audits ${(stats.auditMs / 1000).toFixed(1)} s); ${acks.length} acknowledged saves, each found once in the ` +
         `feed after every kill; the feed: ${feed.length} batches (${events} events) in ${log.entries} log entries ` +
+        `of ${FEED_LAYOUT.legacy ? 'one log (legacy layout)' : `${FEED_LAYOUT.partitions} partitions`} ` +
         `(${log.grouped} with several batches), ` +
         `= the ${store.batches} batch files; ${stats.rolledForward} batches completed from the log by the reader ` +
         `after ${stats.killsRolledForward} of the kills; ${stats.killedBeforeAnyAck} kills before the writer's first ack`,

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, type EvsrcError, type FeedBatch, isEvsrcError, Repository } from '@evsrc/core';
-import { findHead, parseCheckpoint } from '@evsrc/core/internals';
+import { findHead, formatCheckpoint, logFolder, parseVector, partitionOf } from '@evsrc/core/internals';
 import { RedisFileSystem, type RedisFileSystemOptions } from '@evsrc/fs-redis';
 import { hasCommand, missing, type ServerControl, startRedis } from '@evsrc/test-servers';
 import { describe, expect, it } from 'vitest';
 import { auditStore } from './support/audit.js';
 import { digestOf, Ledger, ledgerType } from './support/domain.mjs';
-import { feedProblems, type LogContents, readFeed, readLog } from './support/feed-audit.js';
+import { FEED_LAYOUT, feedProblems, type LogContents, readFeed, readLog, turnFeedOn } from './support/feed-audit.js';
 import { envInt, seeded, sleep } from './support/random.js';
 
 /**
@@ -31,12 +31,23 @@ import { envInt, seeded, sleep } from './support/random.js';
  *    a writer whose aggregate lost versions learns it from a typed `EVSRC_STREAM_INTEGRITY`
  *    on its next save (it then reloads, and the reloaded state is a prefix of what it had
  *    acknowledged); `evsrc verify` finds nothing wrong with the store.
- * 2. The feed stays whole: positions 1..n with none missing, and the feed read from the
+ * 2. The feed stays whole: each log's positions 1..n with none missing, and the feed read from the
  *    start is exactly the store's batches.
  * 3. A feed reader that had read a lost log position fails with a typed error (not a
  *    StorageError) instead of reading on and silently skipping what was logged there again;
- *    a reader that never read a lost position reads a prefix of the final feed, and no error.
+ *    a reader that never read a lost position reads a prefix of each log of the final feed,
+ *    and no error.
+ *
+ * The feed has the layout of `EVSRC_FEED_PARTITIONS` (default 8 logs; `legacy`: one): the
+ * positions above are each partition's, and the crashes cut every log.
  */
+const LAYOUT = FEED_LAYOUT;
+/** Where a partition's place in a checkpoint is: `"{partition}/{position}:{index}:{entry id}"`. */
+const placeKey = (partition: number, checkpoint: string): string =>
+  `${partition}/${formatCheckpoint(parseVector(checkpoint, LAYOUT)[partition] ?? { position: 0, index: 0 })}`;
+/** Each log's head (index: partition). */
+const headsOf = (fs: RedisFileSystem): Promise<number[]> =>
+  Promise.all(Array.from({ length: LAYOUT.partitions }, (_, p) => findHead(fs, logFolder(LAYOUT, p))));
 
 const RESTARTS = envInt('EVSRC_REDIS_LOSS_RESTARTS', 3);
 const WRITERS = 6;
@@ -168,7 +179,10 @@ class Writer {
 /** One batch as the follower read it. */
 interface Seen {
   readonly checkpoint: string;
+  /** Its partition, its position in that partition's log, and its place there (`"p/P:i:id"`, see {@link placeKey}). */
+  readonly partition: number;
   readonly position: number;
+  readonly place: string;
   readonly id: string;
   readonly first: number;
   readonly commit: string;
@@ -186,10 +200,8 @@ class Follower {
     this.done = this.#run();
   }
 
-  /** The highest log position it has read a batch from. */
-  get position(): number {
-    return this.seen.at(-1)?.position ?? 0;
-  }
+  /** The highest position of each partition's log it has read a batch from (index: partition). */
+  readonly positions: number[] = Array.from({ length: LAYOUT.partitions }, () => 0);
 
   stop(): Promise<void> {
     this.#abort.abort();
@@ -202,10 +214,13 @@ class Follower {
       try {
         const from = this.seen.at(-1)?.checkpoint;
         for await (const b of this.repository.feed.watch({ signal, pollIntervalMs: 50, ...(from ? { from } : {}) })) {
-          const { position } = parseCheckpoint(b.checkpoint);
+          const position = (parseVector(b.checkpoint, LAYOUT)[b.partition] ?? { position: 0 }).position;
+          this.positions[b.partition] = position;
           this.seen.push({
             checkpoint: b.checkpoint,
+            partition: b.partition,
             position,
+            place: placeKey(b.partition, b.checkpoint),
             id: b.aggregateId,
             first: b.firstVersion,
             commit: b.commit,
@@ -228,10 +243,10 @@ class Follower {
 interface Crash {
   /** Bytes of the append-only file cut off. */
   readonly cutBytes: number;
-  /** The log's head just after the file's length was noted: every position after it was lost. */
-  readonly headAtCut: number;
-  /** The highest position the follower had read when the server died. */
-  readonly followerAt: number;
+  /** Each log's head just after the file's length was noted: every position after it was lost. */
+  readonly headAtCut: readonly number[];
+  /** The highest position of each log the follower had read when the server died. */
+  readonly followerAt: readonly number[];
   /** From noting the length to the kill. */
   readonly windowMs: number;
 }
@@ -290,12 +305,14 @@ async function crashHost(run: Run, windowMs: number): Promise<Crash> {
   // Positions after this head were logged after the length was noted: they will be lost.
   // (With everysec Redis may even hold writes back from the file while an fsync runs, so
   // more can be lost: what a real crash would lose too.)
-  const headAtCut = await findHead(run.probe);
+  const headAtCut = await headsOf(run.probe);
   const cutAt = Date.now();
   const { follower } = run;
-  const passed = () => follower.position > headAtCut + 1 || follower.failure !== undefined;
+  // The follower has read two positions past the cut in some log.
+  const passed = () =>
+    follower.positions.some((at, p) => at > (headAtCut[p] as number) + 1) || follower.failure !== undefined;
   await until(() => passed() && Date.now() - cutAt >= windowMs, 3_000);
-  const followerAt = follower.position;
+  const followerAt = [...follower.positions];
   await run.control.kill('SIGKILL');
   const cutBytes = (await stat(file)).size - size;
   await truncate(file, size);
@@ -371,21 +388,27 @@ async function storeProblems(run: Run): Promise<{ problems: string[]; log: LogCo
 /** 3: a follower that read a lost position must have failed with a typed error; otherwise it agrees with the feed. */
 function followerProblems(follower: Follower, feed: readonly FeedBatch[]): string[] {
   const problems: string[] = [];
-  // What the follower read and the final feed does not hold at that checkpoint came from a
-  // log entry that was lost (the position now holds another entry, or the same save logged
-  // again: a checkpoint that names the entry's id then differs).
-  const final = new Set(feed.map((b) => `${b.checkpoint} ${b.commit}`));
-  const stale = follower.seen.filter((s) => !final.has(`${s.checkpoint} ${s.commit}`));
+  // What the follower read and the final feed does not hold at that place of its log came
+  // from a log entry that was lost (the position now holds another entry, or the same save
+  // logged again: a place that names the entry's id then differs).
+  const final = feed.map((b) => ({ batch: b, place: placeKey(b.partition, b.checkpoint) }));
+  const finalPlaces = new Set(final.map(({ batch, place }) => `${place} ${batch.commit}`));
+  const stale = follower.seen.filter((s) => !finalPlaces.has(`${s.place} ${s.commit}`));
   const { failure } = follower;
   const firstStale = stale.length > 0 ? follower.seen.indexOf(stale[0] as Seen) : follower.seen.length;
-  const agreed = follower.seen.slice(0, firstStale);
-  const differs = agreed.findIndex((s, i) => feed[i]?.checkpoint !== s.checkpoint || feed[i]?.commit !== s.commit);
-  if (differs >= 0) {
-    const read = agreed[differs] as Seen;
-    const there = feed[differs];
+  // Before the first stale batch, the follower read a prefix of each log of the final feed
+  // (a watcher may interleave the logs' growing tails otherwise than a read at the end).
+  for (let p = 0; p < LAYOUT.partitions; p++) {
+    const read = follower.seen.slice(0, firstStale).filter((s) => s.partition === p);
+    const there = final.filter(({ batch }) => batch.partition === p);
+    const differs = read.findIndex((s, i) => there[i]?.place !== s.place || there[i]?.batch.commit !== s.commit);
+    if (differs < 0) continue;
+    const seen = read[differs] as Seen;
+    const other = there[differs]?.batch;
     problems.push(
-      `before any lost position, the follower did not read what the final feed holds: its batch ${differs} is ` +
-        `${read.checkpoint} ${read.id} v${read.first}, the feed's ${there ? describeBatch(there) : '(none)'}`,
+      `before any lost position, the follower did not read what the final feed holds in partition ${p}: its ` +
+        `batch ${differs} there is ${seen.checkpoint} ${seen.id} v${seen.first}, the feed's ` +
+        `${other ? describeBatch(other) : '(none)'}`,
     );
   }
   if (stale.length === 0) {
@@ -394,14 +417,16 @@ function followerProblems(follower: Follower, feed: readonly FeedBatch[]): strin
     return problems;
   }
   if (isEvsrcError(failure) && !isEvsrcError(failure, ErrorCode.Storage)) return problems;
-  const lostAt = new Set(stale.map((s) => s.position));
+  const lostAt = new Set(stale.map((s) => `${s.partition}/${s.position}`));
   const seenCommits = new Set(follower.seen.map((s) => s.commit));
-  const skipped = feed.filter((b) => lostAt.has(parseCheckpoint(b.checkpoint).position) && !seenCommits.has(b.commit));
+  const skipped = final
+    .filter(({ batch, place }) => lostAt.has(place.replace(/:.*$/, '')) && !seenCommits.has(batch.commit))
+    .map(({ batch }) => batch);
   const lastStale = stale.at(-1) as Seen;
-  const readAfter = follower.seen.filter((s) => s.position > lastStale.position).length;
+  const readAfter = follower.seen.length - 1 - follower.seen.indexOf(lastStale);
   problems.push(
-    `the follower read ${stale.length} batches (log positions ${stale[0]?.position}..${lastStale.position}) that the ` +
-      'final feed does not hold at their checkpoints (their entries were lost, or the positions taken again), then ' +
+    `the follower read ${stale.length} batches (log places ${stale[0]?.place}..${lastStale.place}) that the ` +
+      'final feed does not hold at their places (their entries were lost, or the positions taken again), then ' +
       `${failure === undefined ? 'read on silently' : `stopped with ${explain(failure)}`}: ` +
       `${readAfter} batches read after them; ${skipped.length} batches of the final feed logged at those positions ` +
       `never seen (e.g. ${skipped.slice(0, 3).map(describeBatch).join('; ')})`,
@@ -444,11 +469,25 @@ async function attack(run: Run, random: () => number, problems: string[]): Promi
       problems.push(`crash ${crash}: no progress`);
     crashes.push(await crashHost(run, 300 + Math.floor(random() * 700)));
   }
-  // A follower that has not noticed a re-taken position would now read on past it.
-  const target = Math.max(...crashes.map((c) => c.followerAt)) + 2;
-  const grown = async () => follower.failure !== undefined || (await findHead(run.probe)) > target;
-  if (!(await until(grown, 20_000)))
-    problems.push(`the log did not grow past position ${target} after the last restart`);
+  // A follower that has not noticed a re-taken position would now read on past it: each log
+  // the follower read grows past what it had read (but the parking writer's, when no other
+  // writer shares it: that one may stop for good).
+  const target = Array.from(
+    { length: LAYOUT.partitions },
+    (_, p) => Math.max(...crashes.map((c) => c.followerAt[p] ?? 0)) + 2,
+  );
+  const partitionOfWriter = (w: Writer) => partitionOf('ledger', w.id, LAYOUT.partitions);
+  const live = new Set(writers.filter((w) => w !== parking).map(partitionOfWriter));
+  const waited = target.flatMap((t, p) => (live.has(p) && t > 2 ? [p] : []));
+  const grown = async () => {
+    if (follower.failure !== undefined) return true;
+    const heads = await headsOf(run.probe);
+    return waited.every((p) => (heads[p] as number) > (target[p] as number));
+  };
+  if (!(await until(grown, 20_000))) {
+    const where = waited.map((p) => `${p}: ${target[p]}`).join(', ');
+    problems.push(`the logs did not grow past the positions (partition: position) ${where} after the last restart`);
+  }
   if (!(await until(() => parking.parked, 10_000))) {
     const why = parking.parkAt === undefined ? 'no save of it was refused' : `it never got back to ${parking.parkAt}`;
     problems.push(`${parking.id} was to stop at the version before a save refused after the last crash, but ${why}`);
@@ -467,14 +506,15 @@ function summary(run: Run, crashes: readonly Crash[], log: LogContents): string 
   const parking = writers[0] as Writer;
   const integrity = writers.flatMap((w) => w.integrity);
   const cuts = crashes.map(
-    (c) => `${c.cutBytes} B after ${c.windowMs} ms (head ${c.headAtCut}, follower at ${c.followerAt})`,
+    (c) =>
+      `${c.cutBytes} B after ${c.windowMs} ms (heads ${c.headAtCut.join('/')}, follower at ${c.followerAt.join('/')})`,
   );
   return (
     `${RESTARTS} host crashes, append-only file cut by ${cuts.join(', ')}. ` +
     `${acksOf(writers)} saves believed stored, ${writers.reduce((n, w) => n + w.storageFailures, 0)} storage ` +
     `failures retried, ${integrity.length} saves refused with EVSRC_STREAM_INTEGRITY ` +
-    `(${integrity.reduce((n, i) => n + i.lost, 0)} acknowledged versions found lost); log of ${log.entries} ` +
-    `entries; the follower read ${follower.seen.length} batches and ended with ` +
+    `(${integrity.reduce((n, i) => n + i.lost, 0)} acknowledged versions found lost); ${log.entries} log ` +
+    `entries in ${LAYOUT.legacy ? 'one log (legacy layout)' : `${LAYOUT.partitions} partitions`}; the follower read ${follower.seen.length} batches and ended with ` +
     `${follower.failure === undefined ? 'nothing' : explain(follower.failure)}; ${parking.id} ` +
     `${parking.parked ? `stopped at version ${parking.parkAt}, before its refused save` : 'did not park'}.`
   );
@@ -505,6 +545,8 @@ describe.skipIf(skip !== undefined)(
         return fs;
       };
       const aggregates = [ledgerType(SNAPSHOT_EVERY)];
+      // The writers (feed: true) keep the layout the store's feed was turned on with.
+      await turnFeedOn(open());
       const repositories = [open(), open()].map((fileSystem) => new Repository({ fileSystem, aggregates, feed: true }));
       const run: Run = {
         dir,

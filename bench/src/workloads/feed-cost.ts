@@ -1,15 +1,16 @@
 /**
  * The change feed's cost (`--feed`): W2 and W5 with evsrc's feed off, then on, each side
  * on its own fresh store of the same backend, in the same run. With the feed on, each save
- * first appends a log entry (create-if-absent at the next position; the saves queued in
- * the process meanwhile share one entry: group commit), then creates its batch file. After
+ * first appends a log entry to its aggregate's partition's log (create-if-absent at that
+ * log's next position; the saves of one partition queued in the process meanwhile share one
+ * entry: group commit), then creates its batch file. After
  * W2 with the feed on, its part of the feed (every batch after the warm-up) is read back
  * once, by a new repository.
  *
  * @module
  */
 import { type Checkpoint, FEED_START, type FileSystem, type Repository } from '@evsrc/core';
-import { parseCheckpoint } from '@evsrc/core/internals';
+import { type FeedLayout, parseVector, readLayout } from '@evsrc/core/internals';
 import type { BackendName } from '../backends/types.js';
 import { Ledger } from '../domain.js';
 import { type Latencies, type Measurement, measureWrites } from '../measure.js';
@@ -70,8 +71,15 @@ async function run(
   await saveRange(repo, new Ledger(`feed-warm-up-${++warmUps}`), 0, 200, 10);
   const from = on ? await repo.feed.head() : FEED_START;
   const measurement = await measureWrites(events(ctx.sizes), (l) => saves(repo, ctx.sizes, l));
-  const entries = on ? parseCheckpoint(await repo.feed.head()).position - parseCheckpoint(from).position : 0;
+  const entries = on ? await entriesSince(fileSystem, from, await repo.feed.head()) : 0;
   return { measurement, from, entries };
+}
+
+/** Log entries written between two heads of the feed: the sum over its partitions' logs (positions have no gap in each). */
+async function entriesSince(fileSystem: FileSystem, from: Checkpoint, head: Checkpoint): Promise<number> {
+  const layout = (await readLayout(fileSystem)) as FeedLayout; // the feed is on: its marker exists
+  const before = parseVector(from, layout);
+  return parseVector(head, layout).reduce((n, at, p) => n + at.position - (before[p]?.position ?? 0), 0);
 }
 
 /** Reads the feed of `fileSystem` after `from` with a new repository; checks it holds `expected` batches. */

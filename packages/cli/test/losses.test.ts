@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { type FileSystem, Repository, readFile } from '@evsrc/core';
-import { batchPath, encodeEntry, entryPath, FEED_HEAD_HINT, snapshotPath, writeFile } from '@evsrc/core/internals';
+import {
+  batchPath,
+  encodeEntry,
+  entryPath,
+  FEED_HEAD_HINT,
+  FEED_MARKER,
+  headHintPath,
+  logFolder,
+  partitionOf,
+  snapshotPath,
+  writeFile,
+} from '@evsrc/core/internals';
 import { LocalFileSystem } from '@evsrc/fs-local';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BankAccount, bankAccounts } from '../../../examples/bank/src/bank-account.js';
@@ -23,6 +34,8 @@ const at = (path: string) => `${dir}/${path}`;
 const bytesOf = async (fs: FileSystem, path: string) => (await fs.read(path)) as Uint8Array;
 const problemsIn = (stdout: string) => stdout.trim().split('\n').filter(Boolean);
 const newId = () => randomBytes(8).toString('hex');
+/** Turns the feed on as evsrc did before partitions: one log directly in `.evsrc/feed/`. */
+const legacyFeed = () => fileSystem.create(FEED_MARKER, new TextEncoder().encode('on\n'));
 
 /** A batch file's bytes with some header fields changed (the body kept, checksums recomputed). */
 function rewritten(path: string, bytes: Uint8Array, changes: Record<string, unknown>): Uint8Array {
@@ -71,6 +84,7 @@ describe('evsrc verify on a store that lost data', () => {
   });
 
   it('finds lost, re-taken and altered log positions of the change feed, and the batches they hid', async () => {
+    await legacyFeed(); // this test's paths and checkpoints are those of a feed of one log
     const repository = new Repository({ fileSystem, aggregates: [bankAccounts], feed: true });
     // One save per log entry: a1 (1), b1 (2), a2 (3), b2 (4), c1 (5), a3 (6).
     const a = BankAccount.open('a', 'Ann');
@@ -138,6 +152,7 @@ describe('evsrc verify on a store that lost data', () => {
   });
 
   it('takes a lost race, a logged batch not yet committed and entries without links for what they are: no problem', async () => {
+    await legacyFeed();
     const repository = new Repository({ fileSystem, aggregates: [bankAccounts], feed: true });
     await repository.save(BankAccount.open('a', 'Ann'));
     await repository.save(BankAccount.open('b', 'Bob'));
@@ -165,5 +180,52 @@ describe('evsrc verify on a store that lost data', () => {
         'store has no feed: the whole log was lost',
     ]);
     expect(withoutFeed.code).toBe(1);
+  });
+
+  it("checks each partition's log of a partitioned feed, naming its paths", async () => {
+    const repository = new Repository({ fileSystem, aggregates: [bankAccounts], feed: { partitions: 4 } });
+    const layout = { partitions: 4, legacy: false };
+    const partition = (id: string) => partitionOf('bank-account', id, 4);
+    // a's three saves are positions 1–3 of its partition's log; another aggregate in another log.
+    const a = BankAccount.open('a', 'Ann');
+    await repository.save(a);
+    a.deposit(1);
+    await repository.save(a);
+    a.deposit(2);
+    await repository.save(a);
+    const other = ['b', 'c', 'd', 'e', 'f'].find((id) => partition(id) !== partition('a')) as string;
+    await repository.save(BankAccount.open(other, 'Bob'));
+    const pa = partition('a');
+    const fa = logFolder(layout, pa);
+    const fb = logFolder(layout, partition(other));
+    const clean = await evsrc(['verify', dir]);
+    expect(clean.stdout).toBe('');
+    expect(clean.stderr).toContain('change feed: 4 log entries, 4 logged batches in 4 partitions');
+    expect(clean.code).toBe(0);
+
+    // A hole in a's log; the other log's hint names entries it does not have; two entries
+    // outside any log of this feed (a partition it does not have, the one-log folder).
+    await rm(at(entryPath(2, fa)));
+    await fileSystem.replace(headHintPath(fb), new TextEncoder().encode('7'));
+    const strayPartition = entryPath(1, '.evsrc/feed/p007/');
+    const strayOneLog = entryPath(1);
+    await fileSystem.create(strayPartition, await bytesOf(fileSystem, entryPath(1, fa)));
+    await fileSystem.create(strayOneLog, await bytesOf(fileSystem, entryPath(1, fa)));
+
+    const result = await evsrc(['verify', dir]);
+    expect(result.code).toBe(1);
+    expect(problemsIn(result.stdout).sort()).toEqual(
+      [
+        `${entryPath(2, fa)}: missing: log position 2 was lost (between ${entryPath(1, fa)} and ` +
+          `${entryPath(3, fa)}); feed readers stop at position 2 and never read past it`,
+        `${batchPath('bank-account', 'a', 2)}: names feed checkpoint ${pa}/2:0, but the log entry at position 2 ` +
+          `of partition ${pa} (${fa}) is missing (${entryPath(2, fa)}): its log entry was lost, so feed readers ` +
+          'never see this batch',
+        `${headHintPath(fb)}: names position 7, but the log ends at 1: log positions 2–7 were lost`,
+        `${strayPartition}: not where a feed log entry belongs (this feed has partitions 0 to 3)`,
+        `${strayOneLog}: not where a feed log entry belongs (this store's feed is 4 logs, in .evsrc/feed/p{NNN}/)`,
+      ].sort(),
+    );
+    expect(result.stderr).toMatch(/: 5 problems/);
   });
 });

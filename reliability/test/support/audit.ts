@@ -1,5 +1,13 @@
 import { type BatchHeader, FEED_FOLDER, type FileSystem, Repository } from '@evsrc/core';
-import { decodeSegment, mapOrdered, readStoredBatches, storedFileCodec } from '@evsrc/core/internals';
+import {
+  decodeSegment,
+  type FeedLayout,
+  LEGACY_LAYOUT,
+  mapOrdered,
+  readLayout,
+  readStoredBatches,
+  storedFileCodec,
+} from '@evsrc/core/internals';
 import type { Child } from './child.js';
 import { digestOf, Ledger, ledgerType } from './domain.mjs';
 
@@ -13,6 +21,8 @@ export interface Audit {
   readonly batchFiles: readonly BatchFile[];
   /** Files of the change feed's log (`.evsrc/feed/…`): listed, not read here (see feed-audit.ts). */
   readonly feedFiles: number;
+  /** The feed's layout, from its marker (one log when there is none): what batch headers' `feed` places are in. */
+  readonly feedLayout: FeedLayout;
   /** Each aggregate's tags in version order (`tags[v - 1]` is the tag of version v). */
   readonly tags: ReadonlyMap<string, readonly string[]>;
   /** Everything wrong, each naming the file or aggregate (empty when the store is sound). */
@@ -113,7 +123,8 @@ export async function auditStore(fileSystem: FileSystem): Promise<Audit> {
     tags.set(id, streamOf(id, f, problems));
   }
   await compareWithLibrary(fileSystem, tags, problems);
-  return { files, batches, snapshots, batchFiles, feedFiles, tags, problems };
+  const feedLayout = (await readLayout(fileSystem)) ?? LEGACY_LAYOUT;
+  return { files, batches, snapshots, batchFiles, feedFiles, feedLayout, tags, problems };
 }
 
 /** The tags of one aggregate's batches, checking contiguity and the snapshots. */

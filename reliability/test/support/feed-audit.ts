@@ -1,11 +1,30 @@
-import { FEED_FOLDER, type FeedBatch, type FeedOptions, type FileSystem, Repository } from '@evsrc/core';
 import {
+  ErrorCode,
+  FEED_FOLDER,
+  type FeedBatch,
+  type FeedOptions,
+  type FileSystem,
+  isEvsrcError,
+  Repository,
+} from '@evsrc/core';
+import {
+  DEFAULT_PARTITIONS,
   decodeEntry,
+  encodeMarker,
   entryPath,
+  FEED_MARKER,
+  type FeedLayout,
+  type FeedPosition,
   formatCheckpoint,
+  headHintPath,
   isAfter,
-  parseCheckpoint,
+  LEGACY_LAYOUT,
+  logFolder,
+  parseVector,
+  partitionOf,
+  placeOf as placeIn,
   positionInName,
+  readLayout,
 } from '@evsrc/core/internals';
 import type { Ack, Audit } from './audit.js';
 import { digestOf, Ledger, ledgerType, type Tagged } from './domain.mjs';
@@ -16,6 +35,31 @@ import { closeStore } from './stores.mjs';
  * readers. Each returns the problems it found as messages (empty: sound), so that a test
  * can show them all at once.
  */
+
+/**
+ * The layout the feed tests give their store: `EVSRC_FEED_PARTITIONS` logs (default: as
+ * many as `feed: true` gives), or, with `legacy`, the one log of a store whose feed was
+ * turned on before partitions existed.
+ */
+export const FEED_LAYOUT: FeedLayout = (() => {
+  const text = process.env.EVSRC_FEED_PARTITIONS;
+  if (text === 'legacy') return LEGACY_LAYOUT;
+  const partitions = text === undefined || text === '' ? DEFAULT_PARTITIONS : Number(text);
+  if (!Number.isSafeInteger(partitions) || partitions < 1) {
+    throw new Error(`EVSRC_FEED_PARTITIONS must be a positive integer or "legacy", got "${text}"`);
+  }
+  return { partitions, legacy: false };
+})();
+
+/** Turns the store's feed on in {@link FEED_LAYOUT}, before its writers (`feed: true`, which keep the store's layout) start. */
+export async function turnFeedOn(fileSystem: FileSystem, layout: FeedLayout = FEED_LAYOUT): Promise<void> {
+  const marker = layout.legacy ? new TextEncoder().encode('on\n') : encodeMarker(layout.partitions);
+  try {
+    await fileSystem.create(FEED_MARKER, marker);
+  } catch (error) {
+    if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
+  }
+}
 
 /** The tags of a feed batch's events, in order. */
 export const tagsOf = (batch: FeedBatch): string[] => batch.events.map((e) => (e.event as Tagged).tag);
@@ -55,30 +99,94 @@ export async function readFeed(
   }
 }
 
-/**
- * The feed and the store agree exactly: checkpoints strictly increase; no batch (aggregate
- * and first version) comes twice; each aggregate's batches come in the order of their
- * versions, 1..n with no gap, and each event carries its version; every batch file of the
- * store is in the feed with the same versions, the same events and, in its header, the
- * checkpoint the feed gives it; and every batch of the feed has its file.
- */
-/** A checkpoint's place in the log (`"P:i"`, as batch headers name it), without the entry id. */
-export const placeOf = (checkpoint: string): string => {
-  const { position, index } = parseCheckpoint(checkpoint);
-  return formatCheckpoint({ position, index });
+/** The place in its partition's log of a feed batch (`"p/P:i"`, `"P:i"` on a feed of one log), as batch headers name it. */
+export const placeOf = (batch: FeedBatch, layout: FeedLayout): string => {
+  const { position, index } = parseVector(batch.checkpoint, layout)[batch.partition] as FeedPosition;
+  return placeIn(layout, batch.partition, position, index);
 };
 
-export function feedProblems(feed: readonly FeedBatch[], audit: Audit): string[] {
+/**
+ * The feed's batches by partition, each as a line with its full place in its partition's
+ * log: what any two readers of the same logs must agree on, even a watcher that saw the
+ * logs' tails interleaved otherwise.
+ */
+export function partitionLines(feed: readonly FeedBatch[], layout: FeedLayout): string[][] {
+  const lines = Array.from({ length: layout.partitions }, (): string[] => []);
+  for (const b of feed) {
+    const at = parseVector(b.checkpoint, layout)[b.partition] as FeedPosition;
+    lines[b.partition]?.push(
+      `${formatCheckpoint(at)} ${b.aggregateType}/${b.aggregateId} v${b.firstVersion}..${b.lastVersion} ${b.commit} [${tagsOf(b).join(',')}]`,
+    );
+  }
+  return lines;
+}
+
+/** The store's feed layout, from its marker (one log when there is none). */
+export const layoutOf = async (fileSystem: FileSystem): Promise<FeedLayout> =>
+  (await readLayout(fileSystem)) ?? LEGACY_LAYOUT;
+
+/**
+ * A read of the whole feed is a merge of its logs: each batch's checkpoint is the one
+ * before it with only the batch's partition (that of its aggregate) moved, strictly
+ * forward; and the places come in the merge's order, by (position, partition), the
+ * batches of one entry by index. (On a feed of one log: checkpoints strictly increase.)
+ * `merged: false` for a watcher's read, where a log's entries may show up after another
+ * log's later ones: then only each partition's own order is checked.
+ */
+export function checkpointProblems(feed: readonly FeedBatch[], layout: FeedLayout, merged = true): string[] {
   const problems: string[] = [];
-  const seen = new Map<string, FeedBatch>();
-  const versions = new Map<string, number>();
+  let vector = parseVector(undefined, layout);
   let previous: FeedBatch | undefined;
+  const key = (at: FeedPosition, partition: number) => [at.position, partition, at.index];
   for (const batch of feed) {
     const at = describeBatch(batch);
-    if (previous && !isAfter(parseCheckpoint(batch.checkpoint), parseCheckpoint(previous.checkpoint))) {
-      problems.push(`${at}: its checkpoint does not come after ${previous.checkpoint}`);
+    const p = batch.partition;
+    const expected = partitionOf(batch.aggregateType, batch.aggregateId, layout.partitions);
+    if (p !== expected) problems.push(`${at}: in partition ${p}, its aggregate's is ${expected}`);
+    let next: FeedPosition[];
+    try {
+      next = parseVector(batch.checkpoint, layout);
+    } catch (error) {
+      problems.push(`${at}: ${(error as Error).message}`);
+      continue;
     }
+    const moved = next.flatMap((place, q) => (sameAt(place, vector[q] as FeedPosition) ? [] : [q]));
+    if (moved.length !== 1 || moved[0] !== p || !isAfter(next[p] as FeedPosition, vector[p] as FeedPosition)) {
+      problems.push(
+        `${at}: its checkpoint does not move partition ${p} alone forward from ${previous?.checkpoint ?? 'the start'}`,
+      );
+    }
+    if (merged && previous) {
+      const before = key(vector[previous.partition] as FeedPosition, previous.partition);
+      const now = key(next[p] as FeedPosition, p);
+      const i = now.findIndex((n, j) => n !== before[j]);
+      if (i < 0 || (now[i] as number) < (before[i] as number)) {
+        problems.push(`${at}: comes after ${previous.checkpoint}, out of the merge's order by (position, partition)`);
+      }
+    }
+    vector = next;
     previous = batch;
+  }
+  return problems;
+}
+
+const sameAt = (a: FeedPosition, b: FeedPosition) => a.position === b.position && a.index === b.index && a.id === b.id;
+
+/**
+ * The feed and the store agree exactly: checkpoints move forward in the merge's order
+ * (see {@link checkpointProblems}); no batch (aggregate and first version) comes twice;
+ * each aggregate's batches come in the order of their versions, 1..n with no gap, and each
+ * event carries its version; every batch file of the store is in the feed with the same
+ * versions, the same events and, in its header, the place the feed gives it; and every
+ * batch of the feed has its file.
+ */
+export function feedProblems(feed: readonly FeedBatch[], audit: Audit): string[] {
+  const layout = audit.feedLayout;
+  const problems = checkpointProblems(feed, layout);
+  const seen = new Map<string, FeedBatch>();
+  const versions = new Map<string, number>();
+  for (const batch of feed) {
+    const at = describeBatch(batch);
     const key = `${batch.aggregateId}@${batch.firstVersion}`;
     if (seen.has(key))
       problems.push(`${at}: version ${batch.firstVersion} already came at ${seen.get(key)?.checkpoint}`);
@@ -103,7 +211,7 @@ export function feedProblems(feed: readonly FeedBatch[], audit: Audit): string[]
     if (!batch) problems.push(`${file.path} is stored but not in the feed`);
     else if (
       batch.lastVersion !== file.last ||
-      placeOf(batch.checkpoint) !== file.feed ||
+      placeOf(batch, layout) !== file.feed ||
       tagsOf(batch).join(',') !== file.tags.join(',')
     ) {
       problems.push(
@@ -197,50 +305,87 @@ function firstDifference(expected: readonly string[], actual: readonly string[])
   return `${actual.length} batches instead of ${expected.length}; at ${at}: ${actual[at] ?? '(end)'} instead of ${expected[at] ?? '(end)'}`;
 }
 
-/** What the log itself holds (read independently of the feed reader). */
+/** What the logs themselves hold (read independently of the feed reader). */
 export interface LogContents {
-  /** Entries: positions 1..entries. */
+  /** Entries, over all logs: positions 1..n of each. */
   readonly entries: number;
   /** Entries that hold more than one batch (a writer's group commit). */
   readonly grouped: number;
-  /** Logged batches, committed or not, as `{checkpoint, id, first}`. */
+  /** Each log's last position (index: partition). */
+  readonly heads: readonly number[];
+  /** Logged batches, committed or not, as `{checkpoint: their place ("p/P:i", or "P:i" on a feed of one log), id, first}`. */
   readonly logged: readonly { checkpoint: string; id: string; first: number; commit: string }[];
   readonly problems: readonly string[];
 }
 
-/** Lists and decodes every entry of the log: positions must run 1..n with no gap. */
+/**
+ * Lists and decodes every entry of each log of the feed (its layout from the marker):
+ * each log's positions must run 1..n with no gap, every entry be in a log of this layout,
+ * and every batch be logged in its aggregate's partition.
+ */
 export async function readLog(fileSystem: FileSystem): Promise<LogContents> {
+  const layout = await layoutOf(fileSystem);
   const problems: string[] = [];
-  const positions: number[] = [];
+  const folders = Array.from({ length: layout.partitions }, (_, p) => logFolder(layout, p));
+  const expected = new Set([
+    `${FEED_FOLDER}enabled`,
+    ...folders.map((folder) => headHintPath(folder)),
+    ...(layout.legacy ? [] : [`${FEED_FOLDER}bell/ring`]),
+  ]);
+  const positions = folders.map((): number[] => []);
   for await (const path of fileSystem.list(FEED_FOLDER)) {
     const position = positionInName(path);
-    if (position !== undefined) positions.push(position);
-    else if (!/\.evsrc\/feed\/(enabled|head)$/.test(path)) problems.push(`unexpected file in the log: ${path}`);
+    const partition = position === undefined ? -1 : folders.findIndex((f) => entryPath(position, f) === path);
+    if (partition >= 0) positions[partition]?.push(position as number);
+    else if (!expected.has(path)) problems.push(`unexpected file in the log: ${path}`);
   }
-  positions.sort((a, b) => a - b);
-  const logged: { checkpoint: string; id: string; first: number; commit: string }[] = [];
-  for (const [i, position] of positions.entries()) {
-    if (position !== i + 1) {
-      problems.push(`the log's position ${i + 1} is missing (next: ${position})`);
-      break;
-    }
+  const logged: Logged[] = [];
+  let grouped = 0;
+  for (const [partition, found] of positions.entries()) {
+    grouped += await readOneLog(fileSystem, layout, partition, found, logged, problems);
   }
+  const heads = positions.map((found) => found.at(-1) ?? 0);
+  return { entries: positions.reduce((n, found) => n + found.length, 0), grouped, heads, logged, problems };
+}
+
+type Logged = LogContents['logged'][number];
+
+/** Reads the entries of one partition's log (`found`, its positions), adding to `logged` and `problems`; returns how many hold several batches. */
+async function readOneLog(
+  fileSystem: FileSystem,
+  layout: FeedLayout,
+  partition: number,
+  found: number[],
+  logged: Logged[],
+  problems: string[],
+): Promise<number> {
+  found.sort((a, b) => a - b);
+  const folder = logFolder(layout, partition);
+  const gap = found.findIndex((position, i) => position !== i + 1);
+  if (gap >= 0) problems.push(`the log's position ${gap + 1} is missing (next: ${found[gap]}) in ${folder}`);
   const entries = await Promise.all(
-    positions.map(async (position) => {
-      const path = entryPath(position);
+    found.map(async (position) => {
+      const path = entryPath(position, folder);
       const bytes = await fileSystem.read(path);
       if (bytes === undefined) throw new Error(`${path} is listed but missing`);
-      return { position, batches: decodeEntry(path, bytes, position) };
+      return { position, path, batches: decodeEntry(path, bytes, position) };
     }),
   );
   let grouped = 0;
-  for (const { position, batches } of entries) {
+  for (const { position, path, batches } of entries) {
     if (batches.length > 1) grouped++;
     for (const [index, b] of batches.entries()) {
-      logged.push({ checkpoint: formatCheckpoint({ position, index }), id: b.id, first: b.first, commit: b.commit });
+      logged.push({
+        checkpoint: placeIn(layout, partition, position, index),
+        id: b.id,
+        first: b.first,
+        commit: b.commit,
+      });
+      const own = partitionOf(b.type, b.id, layout.partitions);
+      if (own !== partition) problems.push(`${path} logs ${b.type} ${b.id} v${b.first}, of partition ${own}`);
     }
   }
-  return { entries: positions.length, grouped, logged, problems };
+  return grouped;
 }
 
 /** `Repository.get` agrees with the feed: each aggregate's version, count and digest are its batches' in feed order. */

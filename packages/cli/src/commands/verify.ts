@@ -112,7 +112,10 @@ export async function verifyStore(fs: FileSystem, options: VerifyOptions, out: O
   }
   progress.stop();
   const feed = claims ? await checkFeed(fs, claims, options.concurrency ?? 8, report, out) : undefined;
-  if (feed) out.note(`change feed: ${feed.entries} log entries, ${feed.batches} logged batches`);
+  if (feed) {
+    const logs = feed.legacy ? '' : ` in ${feed.partitions} partitions`;
+    out.note(`change feed: ${feed.entries} log entries, ${feed.batches} logged batches${logs}`);
+  }
   if (reader.sealed > 0) {
     out.note(
       `${reader.sealed} encrypted files were checked only up to their checksums and headers: ${
