@@ -147,7 +147,9 @@ export function buildProgram(out: Output = processOutput(), exit: (code: number)
       const done = await withStore(url, (fs) => compactFeed(fs, { keepNewest: opts.keepNewest }));
       out.note(
         `compacted ${done.entries} log entries into ${done.segments} segments: ${done.bytesBefore} bytes → ${done.bytesAfter}` +
-          (done.undecided > 0 ? `; ${done.undecided} log(s) stopped at an entry not yet decided (a writer may be at work)` : ''),
+          (done.undecided > 0
+            ? `; ${done.undecided} log(s) stopped at an entry not yet decided (a writer may be at work)`
+            : ''),
       );
       exit(ExitCode.Ok);
     });

@@ -36,5 +36,10 @@ describe('evsrc feed compact', () => {
     const verified = await evsrc(['verify', dir]);
     expect(verified.stderr).toContain('0 problems');
     expect(verified.code).toBe(0);
+    // A committed batch lost after compaction: its bytes are no longer in the log, and verify says so.
+    await fileSystem.delete('bank-account/acc-3/events/000000000006.batch');
+    const damaged = await evsrc(['verify', dir]);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stdout).toMatch(/acc-3\/events\/000000000006\.batch.*is gone: its compacted log entry/);
   });
 });

@@ -18,6 +18,7 @@ export { AGGREGATE_KEY, DataKeys, dataKeyPath, Keyring } from './codec/keys.js';
 export { CodecPipeline, type FilePlace, needsDataKey } from './codec/pipeline.js';
 export { preview } from './errors.js';
 export { type FeedSetting, openFeedLog } from './feed/commit.js';
+export { SegmentIndex } from './feed/compacted.js';
 export { compactFeed, compactLog } from './feed/compaction.js';
 export {
   decodeEntry,

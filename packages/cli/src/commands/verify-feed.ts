@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { FEED_FOLDER, type FileSystem } from '@evsrc/core';
 import {
+  batchPath,
   readEntry as decodeFeedEntry,
   decodeMarker,
   entryPath,
@@ -13,6 +14,8 @@ import {
   mapOrdered,
   placeOf,
   positionInName,
+  type SegmentEntry,
+  SegmentIndex,
 } from '@evsrc/core/internals';
 import type { Output } from '../output.js';
 import type { Problem } from './verify.js';
@@ -128,6 +131,12 @@ async function checkLog(
     const { position, path } = entry;
     if (position > expected) reportMissing(expected, position, folder, report);
     expected = position + 1;
+    if ('compacted' in entry) {
+      if (previous?.position === position - 1) checkLink(path, position, previous.id, entry.compacted.prev, report);
+      previous = { position, id: entry.compacted.id };
+      batches += await checkCompacted(fs, entry.compacted, layout, partition, path, claims, report);
+      continue;
+    }
     if (!('logged' in entry)) {
       report({ path, message: entry.error });
       log.unreadable.add(position);
@@ -236,6 +245,7 @@ function inferLayout(names: readonly string[]): FeedLayout {
 
 type ReadEntry =
   | { position: number; path: string; error: string }
+  | { position: number; path: string; compacted: SegmentEntry }
   | {
       position: number;
       path: string;
@@ -255,6 +265,8 @@ async function readEntry(
   try {
     const bytes = await fs.read(path);
     if (bytes === undefined) return { position, path, error: 'listed, then gone when read' };
+    // Compacted (an empty file): what it said is in the segment covering it.
+    if (bytes.byteLength === 0) return { position, path, compacted: await segments(fs).entryAt(folder, position) };
     const entry = decodeFeedEntry(path, bytes, position);
     const logged = entry.batches;
     const links = { ...(entry.id ? { id: entry.id } : {}), ...(entry.prev ? { prev: entry.prev } : {}) };
@@ -266,6 +278,49 @@ async function readEntry(
   } catch (error) {
     return { position, path, error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** One segment reader per store checked (segments are cached by it). */
+const segmentReaders = new WeakMap<FileSystem, SegmentIndex>();
+function segments(fs: FileSystem): SegmentIndex {
+  let index = segmentReaders.get(fs);
+  if (!index) {
+    index = new SegmentIndex(fs);
+    segmentReaders.set(fs, index);
+  }
+  return index;
+}
+
+/**
+ * A compacted entry: each batch it says was committed must be in a file that names this
+ * place (its bytes are no longer logged to compare). Returns the batches it logs.
+ */
+async function checkCompacted(
+  fs: FileSystem,
+  entry: SegmentEntry,
+  layout: FeedLayout,
+  partition: number,
+  path: string,
+  claims: Map<string, FeedClaim>,
+  report: (p: Problem) => void,
+): Promise<number> {
+  for (const [index, ref] of entry.batches.entries()) {
+    if (ref === null) continue; // lost its race: the file holds another save's batch
+    const place = placeOf(layout, partition, entry.position, index);
+    const batchFile = batchPath(ref.type, ref.id, ref.first);
+    if (claims.get(batchFile)?.checkpoint === place) {
+      claims.delete(batchFile);
+      continue;
+    }
+    const exists = (await fs.read(batchFile)) !== undefined;
+    report({
+      path: batchFile,
+      message: exists
+        ? `does not name feed place ${place}, where its compacted log entry (${path}) says it was committed`
+        : `is gone: its compacted log entry (${path}) says it was committed at feed place ${place}`,
+    });
+  }
+  return entry.batches.length;
 }
 
 /** Reports the positions `from`..`to` − 1 of the log in `folder`, missing before the entry at `to`. */

@@ -1,5 +1,6 @@
 import { CorruptFileError } from '../errors.js';
-import type { GuardedFileSystem } from '../storage/guarded.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { GuardedFileSystem } from '../storage/guarded.js';
 import { chunkFolder, entryPath } from './layout.js';
 import { decodeLogSegment, type SegmentEntry, segmentRange } from './segment.js';
 
@@ -12,8 +13,8 @@ export class SegmentIndex {
   /** Decoded segments by path, most recently used last. */
   readonly #segments = new Map<string, SegmentEntry[]>();
 
-  constructor(fs: GuardedFileSystem) {
-    this.#fs = fs;
+  constructor(fs: FileSystem) {
+    this.#fs = GuardedFileSystem.of(fs);
   }
 
   /**

@@ -9,7 +9,7 @@ import { ConfigurationError, CorruptFileError } from '../errors.js';
  *
  * ```text
  * .evsrc/feed/enabled                         the feed is on: {"evsrc":1,"partitions":K}
- * .evsrc/feed/bell/ring                       replaced by writers after they log (K > 1): idle watchers read only this
+ * .evsrc/feed/bell/ring                       replaced by writers after they log: idle watchers read only this
  * .evsrc/feed/p{partition, 3 digits}/head     a hint: a recent position of that log (never trusted, only a start)
  * .evsrc/feed/p{partition, 3 digits}/{chunk, 9 digits}/{position, 12 digits}.entry
  * ```

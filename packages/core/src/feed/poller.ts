@@ -16,8 +16,8 @@ export const SWEEP_EVERY = 60;
 /**
  * Waits for new log entries on behalf of every watcher of one file system in this
  * process, however many watchers wait, woken early by the file system's
- * {@link FileSystem.watch} where it has one. Per poll interval: with one log, one read of
- * its next position; with several, one read of the bell (`.evsrc/feed/bell/ring`), and the
+ * {@link FileSystem.watch} where it has one. Per poll interval: on a store from before
+ * partitions, one read of its log's next position; on a partitioned feed, one read of the bell (`.evsrc/feed/bell/ring`), and the
  * next position of each partition waited on only when the bell changed, something woke
  * the poller, a new wait began, or every {@link SWEEP_EVERY} polls (a sweep).
  */
@@ -149,8 +149,9 @@ export class FeedPoller {
   async #watch(): Promise<void> {
     clearTimeout(this.#unwatchTimer);
     this.#unwatchTimer = undefined;
-    // One log: its folder (its writers notify it). Several: the bell's folder, which holds one file.
-    const folder = this.#layout.partitions === 1 ? FEED_FOLDER : BELL_FOLDER;
+    // The one log of a store from before partitions: its folder (its writers notify it).
+    // Partitioned logs: the bell's folder, which holds one file (a bounded watch whatever K).
+    const folder = this.#layout.legacy ? FEED_FOLDER : BELL_FOLDER;
     this.#watching ??= (this.#fs.watch?.(folder, () => this.wake()) ?? Promise.resolve(undefined)).catch(
       () => undefined,
     );
@@ -185,7 +186,7 @@ export class FeedPoller {
   /** Looks whether the positions in `next` exist; on failure rejects every waiter and returns false. */
   async #poll(next: ReadonlyMap<number, number>, woken: boolean): Promise<boolean> {
     try {
-      if (this.#layout.partitions > 1 && !woken && this.#sinceSweep < SWEEP_EVERY) {
+      if (!this.#layout.legacy && !woken && this.#sinceSweep < SWEEP_EVERY) {
         // Idle: the bell only, read before any log so that a ring after it is seen next time.
         const bytes = await this.#guarded.read(BELL);
         const bell = bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1');
@@ -193,7 +194,7 @@ export class FeedPoller {
         this.#bell = bell;
         this.#sinceSweep++;
         if (!changed) return true;
-      } else if (this.#layout.partitions > 1) {
+      } else if (!this.#layout.legacy) {
         const bytes = await this.#guarded.read(BELL);
         this.#bell = bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1');
       }

@@ -109,7 +109,11 @@ export class PartitionScan<B> {
     const path = entryPath(position, this.#folder);
     const from = this.#from;
     if (position === from.position && from.id !== undefined) {
-      throw new FeedIntegrityError(path, position, `the checkpoint ${formatCheckpoint(from)} names it, but it is gone`);
+      throw new FeedIntegrityError(
+        path,
+        position,
+        `the checkpoint's place in this log (${formatCheckpoint(from)}) names it, but it is gone`,
+      );
     }
     const next = this.#ahead.get(position + 1);
     if (next === undefined || (await next.catch(() => undefined)) === undefined) return false;
@@ -129,7 +133,7 @@ export class PartitionScan<B> {
       throw new FeedIntegrityError(
         entryPath(entry.position, this.#folder),
         entry.position,
-        `the checkpoint ${formatCheckpoint(from)} was taken at another entry than the one there now`,
+        `the checkpoint's place in this log (${formatCheckpoint(from)}) was taken at another entry than the one there now`,
       );
     }
     const seen = this.#seen;

@@ -156,8 +156,8 @@ export class FeedWriter {
     if (position % HINT_EVERY === 0) {
       void this.#fs.replace(headHintPath(this.#folder), encodeHint(position), { durable: false }).catch(() => {});
     }
-    // Other processes' watchers: one log is polled directly; several are watched through the bell.
-    if (this.#layout.partitions === 1) void this.#fs.notify?.(FEED_FOLDER).catch(() => {});
+    // Other processes' watchers: the log of a store from before partitions is polled directly; partitioned logs through the bell.
+    if (this.#layout.legacy) void this.#fs.notify?.(FEED_FOLDER).catch(() => {});
     else ringBell(this.#fs, this.#partition, position);
     FeedPoller.of(this.#fs).wake(); // watchers of this process need no notification
   }
