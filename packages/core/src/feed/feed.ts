@@ -1,13 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigurationError, CorruptFileError, ErrorCode, FeedIntegrityError, isEvsrcError } from '../errors.js';
-import { batchPath } from '../format/layout.js';
-import type { EventRecord } from '../model/event-record.js';
+import { ConfigurationError } from '../errors.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
-import { completeFromLog, type LoggedBatchHeader } from './commit.js';
-import { SegmentIndex } from './compacted.js';
 import { type CompactionResult, type CompactOptions, compactFeed } from './compaction.js';
-import { type LoggedBatch, readEntry } from './entry.js';
+import { readEntry } from './entry.js';
 import {
   type Checkpoint,
   entryPath,
@@ -16,90 +12,22 @@ import {
   formatVector,
   logFolder,
   parseVector,
-  placeOf,
 } from './layout.js';
 import { readLayout } from './marker.js';
 import { FeedPoller } from './poller.js';
+import { EntryResolver, type Unplaced } from './resolver.js';
 import { PartitionScan, type ResolvedEntry } from './scan.js';
-import type { BatchRef } from './segment.js';
+import type { FeedBatch, FeedCodec, FeedOptions, FeedReadOptions, FeedWatchOptions } from './types.js';
 import { findHead } from './writer.js';
 
-/** One committed batch of the feed. */
-export interface FeedBatch {
-  /** Where this batch is in the feed: store it, and read on from it to continue after this batch. */
-  readonly checkpoint: Checkpoint;
-  readonly aggregateType: string;
-  readonly aggregateId: string;
-  /** Version of the batch's first and last event. */
-  readonly firstVersion: number;
-  readonly lastVersion: number;
-  /** The save's commit id. */
-  readonly commit: string;
-  /** The partition of the feed whose log holds the batch (that of its aggregate; 0 on a feed of one log). */
-  readonly partition: number;
-  /** The batch's events, in order (empty when {@link forgotten}). */
-  readonly events: readonly EventRecord[];
-  /** The aggregate was forgotten (crypto-shredding): its events can never be read again. */
-  readonly forgotten?: true;
-}
-
-/** Options of {@link Feed.read}. */
-export interface FeedReadOptions {
-  /** Yield what comes after this checkpoint (default: from the start). */
-  readonly from?: Checkpoint;
-  /** Only batches of these aggregate types (type names or registered classes; default: all). */
-  readonly types?: readonly (string | { readonly type: string })[];
-  /**
-   * Only these partitions (default: all): K readers can split one feed between them. The
-   * checkpoints yielded keep the other partitions' places as `from` gave them.
-   */
-  readonly partitions?: readonly number[];
-  /** Stops the iteration (it throws the signal's reason). */
-  readonly signal?: AbortSignal;
-}
-
-/** Options of {@link Feed.watch}. */
-export interface FeedWatchOptions extends FeedReadOptions {
-  /** How often the process's poller looks for new entries when nothing wakes it (default 250 ms). */
-  readonly pollIntervalMs?: number;
-  /** Called each time the watcher has yielded everything there is and is about to wait. */
-  readonly idle?: () => void | Promise<void>;
-}
-
-/** How the feed reads batch files (given by the repository, which knows the types and keys). */
-export interface FeedCodec {
-  /** Decodes a committed batch file into its records. */
-  decode(batch: LoggedBatch, bytes: Uint8Array): Promise<EventRecord[]>;
-  /**
-   * The checkpoint a batch file's header names (`undefined`: written with the feed off).
-   * @throws {CorruptFileError} when the file is damaged.
-   */
-  checkpointIn(batch: LoggedBatch, bytes: Uint8Array): Checkpoint | undefined;
-  /**
-   * What a batch file's header says about it, checked against the batch's place (its
-   * type, id and first version): what a reader checks the logged bytes against before it
-   * creates the batch file from the log.
-   * @throws {CorruptFileError} when the bytes are damaged, {MisplacedFileError} when they belong elsewhere.
-   */
-  headerOf(batch: LoggedBatch, bytes: Uint8Array): LoggedBatchHeader;
-}
-
-/** What a batch file's header says about it (see {@link FeedCodec.headerOf}); defined with the commit protocol. */
-export type { LoggedBatchHeader } from './commit.js';
-
-/** Options of a {@link Feed}. */
-export interface FeedOptions {
-  /** Log entries (and their batch files) fetched ahead while reading (default: the file system's `readConcurrency`, else 4). */
-  readonly readAhead?: number;
-  /**
-   * How long a reader waits for a logged batch whose file is still missing before it
-   * creates the file itself from the log (its writer is slow or gone), in ms (default 500).
-   */
-  readonly rollForwardAfterMs?: number;
-}
-
-/** A committed batch as its partition's log resolves it, before the merge gives it its checkpoint. */
-type Unplaced = Omit<FeedBatch, 'checkpoint'>;
+export type {
+  FeedBatch,
+  FeedCodec,
+  FeedOptions,
+  FeedReadOptions,
+  FeedWatchOptions,
+  LoggedBatchHeader,
+} from './types.js';
 
 /**
  * The change feed of a store: every committed batch of every aggregate, resumable from a
@@ -124,20 +52,16 @@ export class Feed {
   readonly #fs: FileSystem;
   /** {@link #fs}, its calls guarded (the poller stays keyed by `#fs`, the object the writers know). */
   readonly #guarded: GuardedFileSystem;
-  readonly #codec: FeedCodec;
+  readonly #resolver: EntryResolver;
   readonly #readAhead: number;
-  readonly #rollForwardAfterMs: number;
   /** The store's layout, once its marker was found (it never changes after). */
   #layout: FeedLayout | undefined;
-  readonly #segments: SegmentIndex;
 
   constructor(fs: FileSystem, codec: FeedCodec, options: FeedOptions = {}) {
     this.#fs = fs;
     this.#guarded = GuardedFileSystem.of(fs);
-    this.#codec = codec;
     this.#readAhead = Math.max(1, options.readAhead ?? fs.readConcurrency ?? 4);
-    this.#rollForwardAfterMs = options.rollForwardAfterMs ?? 500;
-    this.#segments = new SegmentIndex(this.#guarded);
+    this.#resolver = new EntryResolver(fs, this.#guarded, codec, options.rollForwardAfterMs ?? 500);
   }
 
   /** Yields the committed batches after `from`, up to the end of the log as it is found, then ends. */
@@ -181,7 +105,7 @@ export class Feed {
         const bytes = await this.#guarded.read(path);
         if (bytes === undefined) return { position, index: 0 };
         const entry =
-          bytes.byteLength === 0 ? await this.#segments.entryAt(folder, position) : readEntry(path, bytes, position);
+          bytes.byteLength === 0 ? await this.#resolver.compacted(folder, position) : readEntry(path, bytes, position);
         return { position, index: entry.batches.length - 1, ...(entry.id ? { id: entry.id } : {}) };
       }),
     );
@@ -252,142 +176,9 @@ export class Feed {
         logFolder(layout, partition),
         from,
         this.#readAhead,
-        (position) => this.#resolveEntry(layout, partition, position, types, from),
+        (position) => this.#resolver.entry(layout, partition, position, types, from),
       );
     });
-  }
-
-  /** Reads the entry at `position` of a partition's log and resolves its batches; `undefined` when it does not exist yet. */
-  async #resolveEntry(
-    layout: FeedLayout,
-    partition: number,
-    position: number,
-    types: ReadonlySet<string> | undefined,
-    from: FeedPosition,
-  ): Promise<ResolvedEntry<Unplaced> | undefined> {
-    const path = entryPath(position, logFolder(layout, partition));
-    // The poller of watchers has just read a new entry: take it from there rather than read it again.
-    const bytes = FeedPoller.of(this.#fs).found(partition, position) ?? (await this.#guarded.read(path));
-    if (bytes === undefined) return undefined;
-    if (bytes.byteLength === 0) return this.#resolveCompacted(layout, partition, position, types, from);
-    const entry = readEntry(path, bytes, position);
-    const wanted = entry.batches
-      .map((batch, index) => ({ batch, index }))
-      .filter(
-        ({ batch, index }) => (position !== from.position || index > from.index) && (!types || types.has(batch.type)),
-      );
-    const resolved = await Promise.all(
-      wanted.map(async ({ batch, index }) => ({
-        index,
-        batch: await this.#resolveBatch(batch, path, placeOf(layout, partition, position, index), partition),
-      })),
-    );
-    return {
-      position,
-      ...idOf(entry),
-      ...(entry.prev ? { prev: entry.prev } : {}),
-      batches: resolved.filter((b): b is { index: number; batch: Unplaced } => b.batch !== undefined),
-    };
-  }
-
-  /** A compacted entry (an empty file): what its segment says, each committed batch read from its file. */
-  async #resolveCompacted(
-    layout: FeedLayout,
-    partition: number,
-    position: number,
-    types: ReadonlySet<string> | undefined,
-    from: FeedPosition,
-  ): Promise<ResolvedEntry<Unplaced>> {
-    const folder = logFolder(layout, partition);
-    const entry = await this.#segments.entryAt(folder, position);
-    const resolved: { index: number; batch: Unplaced }[] = [];
-    for (const [index, ref] of entry.batches.entries()) {
-      if (ref === null || (position === from.position && index <= from.index) || (types && !types.has(ref.type)))
-        continue;
-      const place = placeOf(layout, partition, position, index);
-      resolved.push({
-        index,
-        batch: await this.#resolveRef(ref, entryPath(position, folder), position, place, partition),
-      });
-    }
-    return {
-      position,
-      ...idOf(entry),
-      ...(entry.prev ? { prev: entry.prev } : {}),
-      batches: resolved,
-    };
-  }
-
-  /**
-   * A batch a compacted entry says was committed: its file must be there, naming this place.
-   * @throws {FeedIntegrityError} when the file is gone (the store lost it).
-   * @throws {CorruptFileError} when the file names another place.
-   */
-  async #resolveRef(
-    ref: BatchRef,
-    entry: string,
-    position: number,
-    place: string,
-    partition: number,
-  ): Promise<Unplaced> {
-    const path = batchPath(ref.type, ref.id, ref.first);
-    const bytes = await this.#guarded.read(path);
-    if (bytes === undefined) {
-      throw new FeedIntegrityError(
-        entry,
-        position,
-        `its compacted entry says ${path} was committed; that file is gone`,
-      );
-    }
-    const probe: LoggedBatch = { path, ...ref, last: ref.first, commit: '', bytes };
-    const header = this.#codec.headerOf(probe, bytes);
-    if (header.feed !== place) {
-      throw new CorruptFileError(
-        path,
-        `its header names feed place ${String(header.feed)}; the compacted log ${place}`,
-      );
-    }
-    const logged: LoggedBatch = { ...probe, last: header.last, commit: header.commit };
-    return this.#batchOf(logged, partition);
-  }
-
-  /** The committed batch, or `undefined` when the logged batch lost its save (or can never be completed). */
-  async #resolveBatch(
-    logged: LoggedBatch,
-    entry: string,
-    place: string,
-    partition: number,
-  ): Promise<Unplaced | undefined> {
-    const wait = this.#rollForwardAfterMs;
-    const stored = await completeFromLog(this.#guarded, this.#codec, logged, entry, place, wait);
-    if (stored === undefined) return undefined;
-    if (!sameBytes(stored, logged.bytes)) {
-      // Another save won this version: its header names another place (checked, so that a
-      // damaged file is reported rather than taken for a lost race).
-      if (this.#codec.checkpointIn(logged, stored) === place) {
-        throw new CorruptFileError(logged.path, `differs from the bytes logged for it at feed checkpoint ${place}`);
-      }
-      return undefined;
-    }
-    return this.#batchOf(logged, partition);
-  }
-
-  /** A committed batch, decoded (its events, or `forgotten` when its key is gone). */
-  async #batchOf(logged: LoggedBatch, partition: number): Promise<Unplaced> {
-    const common = {
-      aggregateType: logged.type,
-      aggregateId: logged.id,
-      firstVersion: logged.first,
-      lastVersion: logged.last,
-      commit: logged.commit,
-      partition,
-    };
-    try {
-      return { ...common, events: await this.#codec.decode(logged, logged.bytes) };
-    } catch (error) {
-      if (isEvsrcError(error, ErrorCode.Forgotten)) return { ...common, events: [], forgotten: true };
-      throw error;
-    }
   }
 }
 
@@ -432,8 +223,4 @@ function selectPartitions(partitions: readonly number[] | undefined, layout: Fee
     }
   }
   return [...new Set(partitions)].sort((a, b) => a - b);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
