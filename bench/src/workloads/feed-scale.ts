@@ -154,8 +154,18 @@ class Child {
     });
   }
 
-  kill(): void {
-    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
+  /** Waits up to `ms` for the child to exit by itself (it closes its client first), then kills it. */
+  async end(ms: number): Promise<void> {
+    const running = () => this.process.exitCode === null && this.process.signalCode === null;
+    if (!running()) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.process.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (running()) this.process.kill();
   }
 }
 
@@ -183,8 +193,11 @@ async function writeInProcesses(spec: StoreSpec, p: number, settings: FeedScaleS
         return (m as Extract<ChildMessage, { type: 'done' }>).report;
       }),
     );
+  } catch (error) {
+    await Promise.all(children.map((c) => c.end(0)));
+    throw error;
   } finally {
-    for (const c of children) c.kill();
+    await Promise.all(children.map((c) => c.end(5_000)));
   }
 }
 
