@@ -123,6 +123,8 @@ class Child {
   constructor(spec: StoreSpec, settings: ChildSettings) {
     this.process = fork(CHILD, [JSON.stringify(spec), JSON.stringify(settings)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // The AWS SDK's Node 20 notice, printed once by the parent already, not once per writer.
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
     this.process.on('message', (m: ChildMessage) => this.#deliver(m));
     this.process.on('exit', (code, signal) =>
