@@ -22,6 +22,7 @@ import { checkTargets } from './targets.js';
 import { codecSizes, codecSizeTable } from './workloads/codec-sizes.js';
 import { type Outcome, type RunContext, useCodec } from './workloads/context.js';
 import { type FeedCostRow, feedCost } from './workloads/feed-cost.js';
+import { feedScale, scaleReport } from './workloads/feed-scale.js';
 import { memoryProbe } from './workloads/memory-probe.js';
 import { w3, w4 } from './workloads/reads.js';
 import { DelayedFileSystem, roundTrips, type SweepStores } from './workloads/round-trips.js';
@@ -256,6 +257,18 @@ function newResults(options: Options): Results {
   };
 }
 
+/** `--feed-scale`: its own runs, tables and JSON (bench/results/feed-scale-latest.json by default). */
+async function runFeedScale(settings: NonNullable<Options['feedScale']>, out: string | undefined): Promise<number> {
+  const results = await feedScale(settings);
+  const file = out ?? fileURLToPath(new URL('../results/feed-scale-latest.json', import.meta.url));
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(scaleReport(results));
+  log(`\nresults: ${file}`);
+  if (results.errors.length > 0) log(`\n${results.errors.length} run(s) failed:\n${results.errors.join('\n')}`);
+  return results.errors.length > 0 ? 1 : 0;
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   if (options === 'help') {
@@ -266,6 +279,7 @@ async function main(): Promise<number> {
     process.stdout.write(codecSizeTable(await codecSizes(options.parsers, options.sizes)));
     return 0;
   }
+  if (options.feedScale) return runFeedScale(options.feedScale, options.out);
   useCodec(options.codec);
   if (options.codecLabel) log(`codec pipeline of evsrc's repositories: ${options.codecLabel} (raw baselines plain)`);
   const began = performance.now();

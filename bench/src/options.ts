@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { CodecOptions } from '@evsrc/core';
 import { CodecPipeline } from '@evsrc/core/internals';
 import { BACKENDS, type BackendName } from './backends/types.js';
+import type { FeedScaleSettings } from './workloads/feed-scale.js';
+import { SCALE_BACKENDS } from './workloads/feed-scale-stores.js';
 
 export const PARSERS = ['json', 'msgpack'] as const;
 export type ParserName = (typeof PARSERS)[number];
@@ -101,6 +103,8 @@ export interface Options {
   readonly codecSizes: boolean;
   /** `--feed`: only W2 and W5 (of those selected), with evsrc's change feed off and on. */
   readonly feed: boolean;
+  /** `--feed-scale`: only saves/s with the feed off and on against writer processes (its settings). */
+  readonly feedScale: FeedScaleSettings | undefined;
 }
 
 /** The stages `--codec` takes: one compression and/or `aes` (AES-256-GCM with a random key). */
@@ -147,6 +151,17 @@ export const USAGE = `Usage: pnpm bench [options]
                            replay throughput, in memory) and print that table
   --feed                   only the change feed's cost: W2 and W5 with evsrc alone, the feed off
                            then on (fresh stores), entries written per save, and W2 read back
+  --feed-scale             only the change feed against writer processes: for each backend (of
+                           ${SCALE_BACKENDS.join(',')}; redis+proxy = Redis behind a 5 ms-each-way
+                           TCP proxy) and each P, P processes × --loops save loops of one event for
+                           --seconds, the feed off then on (fresh stores): saves/s, on/off, log
+                           entries per save, bytes per save. Results: bench/results/feed-scale-latest.json
+    --processes=a,b        writer processes P (default 1,2,4,8,16; quick 1,2)
+    --seconds=N            seconds per run (default 4; quick 1)
+    --loops=N              concurrent save loops per process, each on its own aggregates (default 8)
+    --partitions=K         the partitioned feed's number of logs, passed as feed: { partitions: K }
+                           (default: feed: true)
+    --rounds=N             rounds of feed off, on (interleaved; default 1; the table shows medians)
   --<size>=N               any size, e.g. --w1-events=50000 --w5-writers=8 --rt-batches=10,100
                            (${Object.keys(FULL)
                              .map((k) => kebab(k))
@@ -208,11 +223,15 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
   const networkSizes: Sizes = { ...(quick || fullNetwork ? sizes : NETWORK) };
   applySizes(args, [sizes, networkSizes]);
   const probe = take('probe-events');
+  const durable = take('durable') !== 'false';
+  const feedScale = take('feed-scale') === 'true';
+  const backends = take('backends');
+  const scale = (name: string, fallback: string) => positive(take(name) ?? fallback, name);
   const options: Options = {
     quick,
     fullNetwork,
-    durable: take('durable') !== 'false',
-    backends: list(take('backends'), BACKENDS, 'backend'),
+    durable,
+    backends: feedScale ? [] : list(backends, BACKENDS, 'backend'),
     parsers: list(take('parsers'), PARSERS, 'parser'),
     workloads: list(take('workloads'), WORKLOADS, 'workload'),
     sizes,
@@ -224,6 +243,19 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     codecSizes: take('codec-sizes') === 'true',
     feed: take('feed') === 'true',
     codec: parseCodec(take('codec')),
+    feedScale: feedScale
+      ? {
+          backends: list(backends, SCALE_BACKENDS, 'backend'),
+          processes: (take('processes') ?? (quick ? '1,2' : '1,2,4,8,16'))
+            .split(',')
+            .map((v) => positive(v, 'processes')),
+          seconds: scale('seconds', quick ? '1' : '4'),
+          loops: scale('loops', '8'),
+          partitions: args.has('partitions') ? scale('partitions', '') : undefined,
+          rounds: scale('rounds', '1'),
+          durable,
+        }
+      : undefined,
   };
   if (args.size > 0) throw new Error(`unknown option --${[...args.keys()][0]}\n\n${USAGE}`);
   return options;

@@ -1,11 +1,13 @@
 /**
  * Real storage servers for evsrc's tests, each on a free loopback port: a private
  * redis-server, Azurite, and Ceph radosgw. A missing server skips its tests with an
- * install hint, except under CI, where it fails.
+ * install hint, except under CI, where it fails. And a TCP proxy that adds a fixed
+ * latency in front of any of them (`startLatencyProxy`).
  *
  * @packageDocumentation
  */
 export { AZURITE_ACCOUNT, type AzuriteServer, type StartAzuriteOptions, startAzurite } from './azurite.js';
+export { type LatencyProxy, type LatencyProxyOptions, startLatencyProxy } from './latency-proxy.js';
 export {
   controlProcess,
   freePort,
