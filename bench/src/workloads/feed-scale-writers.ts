@@ -9,14 +9,10 @@ import { type FileSystem, Repository } from '@evsrc/core';
 import { Ledger, ledgers } from '../domain.js';
 
 /** The repository's `feed` option for one run: off, on, or on with `partitions` logs. */
-export function feedOption(on: boolean, partitions: number | undefined): boolean {
+export function feedOption(on: boolean, partitions: number | undefined): boolean | { partitions: number } {
   if (!on) return false;
-  if (partitions === undefined) return true;
-  // `{ partitions: K }` is the partitioned feed's repository option (K logs; `feed: true`
-  // is its default K). The cast lets this compile against an evsrc that has only
-  // `feed: boolean`; such an evsrc does not turn the feed on for an object, and the run
-  // then reports that it wrote no log entries.
-  return { partitions } as unknown as boolean;
+  // `{ partitions: K }` turns the store's feed on with K logs; `feed: true` takes the default K.
+  return partitions === undefined ? true : { partitions };
 }
 
 /** What one writer process did. */

@@ -13,6 +13,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { FileSystem } from '@evsrc/core';
+import { compactFeed } from '@evsrc/core/internals';
 import {
   PROXY_DELAY_MS,
   type ScaleBackend,
@@ -56,6 +57,8 @@ export interface ScaleRun {
   readonly bytes?: number;
   /** Log entries (`.evsrc/feed/**.entry`) in the store after the run. */
   readonly entries?: number;
+  /** Bytes in the store after `feed.compact()` (feed on). */
+  readonly compactedBytes?: number;
   readonly error?: string;
 }
 
@@ -73,6 +76,9 @@ export interface ScaleRow {
   readonly offBytesPerSave?: number;
   readonly onBytesPerSave?: number;
   readonly bytesRatio?: number;
+  /** Bytes in the store / stored saves with the feed on, after compaction, and that over the feed off. */
+  readonly compactedBytesPerSave?: number;
+  readonly compactedRatio?: number;
   readonly errors?: readonly string[];
 }
 
@@ -238,10 +244,22 @@ async function oneRun(
     const storedSaves = saves + reports.reduce((n, r) => n + r.warmUpSaves, 0);
     const savesPerSecond = reports.reduce((n, r) => n + (r.saves / r.ms) * 1000, 0);
     const stats = await storeStats(store.inspect);
-    if (on && stats.entries === 0) {
-      throw new Error('the feed was on but wrote no log entries (does this evsrc know feed: { partitions }?)');
+    if (on && stats.entries === 0) throw new Error('the feed was on but wrote no log entries');
+    // What the store holds once its log is compacted (writers compact only a chunk behind each head).
+    let compactedBytes: number | undefined;
+    if (on) {
+      await compactFeed(store.inspect);
+      compactedBytes = (await storeStats(store.inspect)).bytes;
     }
-    return { ...base, saves, savesPerSecond, storedSaves, perProcess: reports, ...stats };
+    return {
+      ...base,
+      saves,
+      savesPerSecond,
+      storedSaves,
+      perProcess: reports,
+      ...stats,
+      ...(compactedBytes === undefined ? {} : { compactedBytes }),
+    };
   } catch (error) {
     return { ...base, error: message(error) };
   } finally {
@@ -259,6 +277,7 @@ function rowOf(backend: ScaleBackendName, p: number, runs: ScaleRun[]): ScaleRow
   const on = rate('on');
   const offBytes = perSave('off', (r) => r.bytes as number);
   const onBytes = perSave('on', (r) => r.bytes as number);
+  const compacted = perSave('on', (r) => r.compactedBytes as number);
   const errors = mine.filter((r) => r.error).map((r) => `feed ${r.feed} round ${r.round}: ${r.error}`);
   return {
     backend,
@@ -270,6 +289,8 @@ function rowOf(backend: ScaleBackendName, p: number, runs: ScaleRun[]): ScaleRow
     ...(offBytes === undefined ? {} : { offBytesPerSave: offBytes }),
     ...(onBytes === undefined ? {} : { onBytesPerSave: onBytes }),
     ...(offBytes && onBytes ? { bytesRatio: onBytes / offBytes } : {}),
+    ...(compacted === undefined ? {} : { compactedBytesPerSave: compacted }),
+    ...(offBytes && compacted ? { compactedRatio: compacted / offBytes } : {}),
     ...(errors.length ? { errors } : {}),
   };
 }
@@ -288,6 +309,8 @@ export function scaleTable(results: FeedScaleResults, backend: ScaleBackendName)
     'bytes / save off',
     'bytes / save on',
     'bytes on/off',
+    'bytes / save on, compacted',
+    'compacted on/off',
   ];
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const rows = results.rows
@@ -303,6 +326,8 @@ export function scaleTable(results: FeedScaleResults, backend: ScaleBackendName)
           int(r.offBytesPerSave),
           int(r.onBytesPerSave),
           fixed(r.bytesRatio),
+          int(r.compactedBytesPerSave),
+          fixed(r.compactedRatio),
         ]) + (r.errors ? `\n\n**failed** (P=${r.processes}): ${r.errors.join('; ')}\n` : ''),
     );
   return [line(head), line(head.map(() => '---')), ...rows].join('\n');
