@@ -113,6 +113,8 @@ export class FeedWriter {
   async #write(intents: readonly BatchIntent[]): Promise<LoggedIntent[]> {
     const folder = this.#folder;
     let head = this.#head ?? (await this.#lookUp(await findHead(this.#fs, folder)));
+    // Positions lost in a row to other writers (reset by each success: a new #write).
+    let streak = 0;
     for (let conflicts = 0; ; conflicts++) {
       const position = head.position + 1;
       const logged = intents.map((intent, index) => {
@@ -125,29 +127,37 @@ export class FeedWriter {
       }));
       const path = entryPath(position, folder);
       const id = randomBytes(8).toString('hex');
-      const entry = encodeEntry(position, batches, head.id === undefined ? { id } : { id, prev: head.id });
-      // An entry follows the one before it: after the store lost the tail of the log, a
-      // writer finds out here instead of writing past the hole.
-      const options = position > 1 ? { requires: entryPath(position - 1, folder) } : undefined;
       try {
-        await this.#guarded.create(path, entry, options);
+        await this.#createEntry(position, batches, id, head.id);
       } catch (error) {
         const lost = isEvsrcError(error, ErrorCode.MissingPredecessor);
         if (!lost && !isEvsrcError(error, ErrorCode.FileExists)) throw error;
         if (conflicts >= MAX_CONFLICTS) {
           throw new StorageError('create', path, new Error(`lost the race for a feed position ${conflicts} times`));
         }
-        // Taken: the head moved on. Missing predecessor: the log lost its tail; the positions
-        // are taken again, and readers that had passed them fail with a FeedIntegrityError.
-        head = await this.#lookUp(
-          lost ? await findHead(this.#fs, folder) : await discoverHead(this.#fs, position, folder),
-        );
+        // Missing predecessor: the log lost its tail; the positions are taken again, and
+        // readers that had passed them fail with a FeedIntegrityError. Taken: the head moved
+        // on — most often by one entry (another process's), so read that one and try the next
+        // position; after a second loss in a row, list the log for the head.
+        if (lost) head = await this.#lookUp(await findHead(this.#fs, folder));
+        else head = await this.#lookUp(streak++ === 0 ? position : await discoverHead(this.#fs, position, folder));
         continue;
       }
       this.#head = { position, id };
       this.#announce(position);
       return logged;
     }
+  }
+
+  /**
+   * Creates the entry at `position`, chained to the one before it (`prev`), and only while
+   * that one exists: after the store lost the tail of the log, a writer finds out here
+   * instead of writing past the hole.
+   */
+  async #createEntry(position: number, batches: LoggedBatch[], id: string, prev: string | undefined): Promise<void> {
+    const entry = encodeEntry(position, batches, prev === undefined ? { id } : { id, prev });
+    const options = position > 1 ? { requires: entryPath(position - 1, this.#folder) } : undefined;
+    await this.#guarded.create(entryPath(position, this.#folder), entry, options);
   }
 
   /** After an entry is written: the head hint now and then, and the watchers. */
