@@ -218,7 +218,7 @@ describe('the change feed with writers, compactors and consumers killed with SIG
         `in ${counts.compactorPasses} passes reported, the last compaction ${lastCompaction.entries}); ` +
         `${auditStats.rolledForward} batches completed from the log after ${auditStats.killsRolledForward} of the ` +
         `writer's kills; consumers: ${counts.takeovers} partitions taken over from a killed consumer, ` +
-        `${counts.handovers} handed over or released to another; the stored states covered ${stored.covered} batches ` +
+        `${counts.handovers} handed over to a consumer that joined; the stored states covered ${stored.covered} batches ` +
         `at the last kill's audit, the final catch-up handled ${final.caughtUp}; every partition's state = its recount`,
     );
   });
