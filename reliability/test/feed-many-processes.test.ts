@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
-import { type FeedBatch, InMemoryFileSystem, Repository } from '@evsrc/core';
+import { type FeedBatch, InMemoryFileSystem, Repository, SharedProjection } from '@evsrc/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditStore } from './support/audit.js';
 import { sharedStores } from './support/backends.js';
-import { childScript, spawnNode } from './support/child.js';
+import { type Child, childScript, spawnNode } from './support/child.js';
 import { ledgerType } from './support/domain.mjs';
 import {
   ackProblems,
@@ -20,7 +20,9 @@ import {
   tagsOf,
   turnFeedOn,
 } from './support/feed-audit.js';
+import { countsOptions } from './support/feed-projection.mjs';
 import { type FeedRaceReport, OWN, runFeedRacer } from './support/feed-race.mjs';
+import { finalStateProblems } from './support/projection-audit.js';
 import { envInt, seeded, sleep } from './support/random.js';
 import { closeStore, openStore, type StoreSpec } from './support/stores.mjs';
 
@@ -37,6 +39,35 @@ const onAzurite = (n: number, spec: StoreSpec | undefined) =>
     ? Math.ceil(n / 2)
     : n;
 const RACER = childScript('feed-racer.mjs');
+const CONSUMER = childScript('feed-consumer.mjs');
+/**
+ * Processes that share one projection (events counted per aggregate) during the race, as
+ * a SharedProjection: lease 1 s, polls every 50 ms.
+ */
+const CONSUMERS = 2;
+const CONSUMER_LEASE_MS = 1000;
+const CONSUMER_POLL_MS = 50;
+
+/** Starts the consumers of the race, each running the shared projection; resolves once all have joined. */
+async function startConsumers(spec: StoreSpec): Promise<Child[]> {
+  const consumers = Array.from({ length: CONSUMERS }, (_, c) =>
+    spawnNode(CONSUMER, [JSON.stringify(spec), `race-${c}`, String(CONSUMER_LEASE_MS), String(CONSUMER_POLL_MS)]),
+  );
+  await Promise.all(consumers.map((c) => c.line((l) => l.startsWith('ready'))));
+  return consumers;
+}
+
+/** Stops the consumers (each stores its partitions' states and releases them); each must end cleanly. */
+async function stopConsumers(consumers: readonly Child[]): Promise<number> {
+  for (const c of consumers) c.send('stop');
+  let owned = 0;
+  for (const [n, c] of consumers.entries()) {
+    const ended = await c.exit;
+    expect({ ...ended, stderr: c.stderr() }, `consumer ${n}`).toEqual({ code: 0, signal: null, stderr: '' });
+    owned += c.lines.filter((l) => l.startsWith('owned ')).length;
+  }
+  return owned;
+}
 
 /** Runs the racers against one store, all released at once; returns what each one reports. */
 async function race(spec: StoreSpec, saves: number, commands: number): Promise<FeedRaceReport[]> {
@@ -202,17 +233,26 @@ describe(`the change feed with ${PROCESSES} processes writing at once (own aggre
       const first = open();
       await turnFeedOn(first);
       await closeStore(first);
+      const consumers = await startConsumers(spec);
       const started = Date.now();
       const watcher = watchFeed(open);
       let raced = 0;
       let result: Awaited<ReturnType<typeof checkFeed>>;
       let reports: FeedRaceReport[];
+      let projection: Awaited<ReturnType<typeof finalStateProblems>>;
+      let ownershipChanges: number;
       try {
         reports = await race(spec, saves, commands);
         raced = Date.now() - started;
         result = await checkFeed(open, reports, watcher, seeded(seed));
+        // 5. the projection the consumers shared during the race, each partition caught up
+        // once they stopped, equals a recount from scratch of that partition's batches.
+        ownershipChanges = await stopConsumers(consumers);
+        projection = await finalStateProblems(open, result.feed, FEED_LAYOUT);
+        expect(projection.problems).toEqual([]);
       } finally {
         await watcher.stop(0);
+        for (const c of consumers) c.process.kill('SIGKILL');
       }
       console.info(
         `feed race on ${store.name}: ${PROCESSES} processes × (${OWN} × ${saves} saves + ${commands} commands) in ` +
@@ -221,7 +261,9 @@ describe(`the change feed with ${PROCESSES} processes writing at once (own aggre
           `${result.grouped} of them with several batches); ` +
           `${result.failed} failed saves logged and left out; ` +
           `${reports.reduce((n, r) => n + r.gaveUp.length, 0)} commands gave up after 10 conflicts; ` +
-          `a watcher saw the same ${result.watched} batches (seed ${seed})`,
+          `a watcher saw the same ${result.watched} batches; ${CONSUMERS} consumers shared a projection ` +
+          `(${ownershipChanges} changes of the partitions they owned), each partition = its recount after a ` +
+          `catch-up of ${projection.caughtUp} batches (seed ${seed})`,
       );
     });
   }
@@ -234,6 +276,16 @@ describe(`the change feed with ${PROCESSES} processes writing at once (own aggre
     const open = () => fileSystem;
     await turnFeedOn(fileSystem);
     const watcher = watchFeed(open);
+    // The shared projection, by two members of this process.
+    const stop = new AbortController();
+    const members = Array.from({ length: CONSUMERS }, (_, c) => {
+      const repository = new Repository({ fileSystem, aggregates: [ledgerType(7)] });
+      return new SharedProjection({
+        ...countsOptions(repository, fileSystem),
+        leaseMs: CONSUMER_LEASE_MS,
+        member: `race-${c}`,
+      }).run({ signal: stop.signal, pollIntervalMs: CONSUMER_POLL_MS });
+    });
     try {
       const reports = await Promise.all(
         Array.from({ length: PROCESSES }, (_, p) =>
@@ -246,12 +298,19 @@ describe(`the change feed with ${PROCESSES} processes writing at once (own aggre
         ),
       );
       const result = await checkFeed(open, reports, watcher, seeded(seed));
+      stop.abort();
+      await Promise.all(members);
+      const projection = await finalStateProblems(open, result.feed, FEED_LAYOUT);
+      expect(projection.problems).toEqual([]);
       console.info(
         `feed race on memory: ${PROCESSES} repositories × (${OWN} × ${SAVES} saves + ${COMMANDS} commands): ` +
           `${result.acks} acknowledged batches in ${result.entries} log entries (${result.grouped} with several ` +
-          `batches), ${result.failed} failed saves left out; a watcher saw the same ${result.watched} batches`,
+          `batches), ${result.failed} failed saves left out; a watcher saw the same ${result.watched} batches; ` +
+          `${CONSUMERS} members shared a projection, each partition = its recount (catch-up of ${projection.caughtUp})`,
       );
     } finally {
+      stop.abort();
+      await Promise.allSettled(members);
       await watcher.stop(0);
     }
   });

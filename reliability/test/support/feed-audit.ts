@@ -25,6 +25,9 @@ import {
   placeOf as placeIn,
   positionInName,
   readLayout,
+  SegmentIndex,
+  segmentPath,
+  segmentRange,
 } from '@evsrc/core/internals';
 import type { Ack, Audit } from './audit.js';
 import { digestOf, Ledger, ledgerType, type Tagged } from './domain.mjs';
@@ -74,11 +77,12 @@ export type Opener = () => FileSystem;
 /**
  * Reads the feed after `from` (default: all of it) with a new repository on a new client:
  * what a process started now would see. Reading completes (rolls forward) logged batches
- * whose file is missing after `rollForwardAfterMs`. `limit` stops after that many batches.
+ * whose file is missing after `rollForwardAfterMs`. `limit` stops after that many batches;
+ * `partitions` reads only those partitions' logs.
  */
 export async function readFeed(
   open: Opener,
-  options: { from?: string; limit?: number; feedReading?: FeedOptions } = {},
+  options: { from?: string; limit?: number; partitions?: readonly number[]; feedReading?: FeedOptions } = {},
 ): Promise<FeedBatch[]> {
   const fileSystem = open();
   try {
@@ -89,7 +93,11 @@ export async function readFeed(
     });
     const batches: FeedBatch[] = [];
     if (options.limit === 0) return batches;
-    for await (const batch of repository.feed.read(options.from === undefined ? {} : { from: options.from })) {
+    const read = {
+      ...(options.from === undefined ? {} : { from: options.from }),
+      ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+    };
+    for await (const batch of repository.feed.read(read)) {
       batches.push(batch);
       if (batches.length === options.limit) break;
     }
@@ -311,9 +319,17 @@ export interface LogContents {
   readonly entries: number;
   /** Entries that hold more than one batch (a writer's group commit). */
   readonly grouped: number;
+  /** Entries compacted (empty files: what they said is in a segment). */
+  readonly compacted: number;
+  /** Segments of compacted entries, over all logs. */
+  readonly segments: number;
   /** Each log's last position (index: partition). */
   readonly heads: readonly number[];
-  /** Logged batches, committed or not, as `{checkpoint: their place ("p/P:i", or "P:i" on a feed of one log), id, first}`. */
+  /**
+   * Logged batches, committed or not, as `{checkpoint: their place ("p/P:i", or "P:i" on a
+   * feed of one log), id, first}`; a compacted entry's batch that lost its save has id `""`
+   * and first 0 (its segment keeps nothing else), and a compacted entry's `commit` is `""`.
+   */
   readonly logged: readonly { checkpoint: string; id: string; first: number; commit: string }[];
   readonly problems: readonly string[];
 }
@@ -333,32 +349,51 @@ export async function readLog(fileSystem: FileSystem): Promise<LogContents> {
     ...(layout.legacy ? [] : [`${FEED_FOLDER}bell/ring`]),
   ]);
   const positions = folders.map((): number[] => []);
+  let segments = 0;
   for await (const path of fileSystem.list(FEED_FOLDER)) {
     const position = positionInName(path);
     const partition = position === undefined ? -1 : folders.findIndex((f) => entryPath(position, f) === path);
+    const range = segmentRange(path);
     if (partition >= 0) positions[partition]?.push(position as number);
+    else if (range && folders.some((f) => segmentPath(f, range.first, range.last) === path)) segments++;
+    // Where a compaction of the log got to (a hint).
+    else if (folders.some((f) => path === `${f}compacted`)) continue;
     else if (!expected.has(path)) problems.push(`unexpected file in the log: ${path}`);
   }
   const logged: Logged[] = [];
-  let grouped = 0;
+  const counts = { grouped: 0, compacted: 0 };
+  const index = new SegmentIndex(fileSystem);
   for (const [partition, found] of positions.entries()) {
-    grouped += await readOneLog(fileSystem, layout, partition, found, logged, problems);
+    await readOneLog(fileSystem, index, layout, partition, found, logged, problems, counts);
   }
   const heads = positions.map((found) => found.at(-1) ?? 0);
-  return { entries: positions.reduce((n, found) => n + found.length, 0), grouped, heads, logged, problems };
+  return {
+    entries: positions.reduce((n, found) => n + found.length, 0),
+    ...counts,
+    segments,
+    heads,
+    logged,
+    problems,
+  };
 }
 
 type Logged = LogContents['logged'][number];
 
-/** Reads the entries of one partition's log (`found`, its positions), adding to `logged` and `problems`; returns how many hold several batches. */
+/**
+ * Reads the entries of one partition's log (`found`, its positions), adding to `logged` and
+ * `problems`, and counting in `counts` the entries holding several batches and the
+ * compacted ones (an empty entry: what it said is read from its segment, which must cover it).
+ */
 async function readOneLog(
   fileSystem: FileSystem,
+  segments: SegmentIndex,
   layout: FeedLayout,
   partition: number,
   found: number[],
   logged: Logged[],
   problems: string[],
-): Promise<number> {
+  counts: { grouped: number; compacted: number },
+): Promise<void> {
   found.sort((a, b) => a - b);
   const folder = logFolder(layout, partition);
   const gap = found.findIndex((position, i) => position !== i + 1);
@@ -368,24 +403,48 @@ async function readOneLog(
       const path = entryPath(position, folder);
       const bytes = await fileSystem.read(path);
       if (bytes === undefined) throw new Error(`${path} is listed but missing`);
-      return { position, path, batches: decodeEntry(path, bytes, position) };
+      if (bytes.byteLength > 0)
+        return { position, path, compacted: false, batches: decodeEntry(path, bytes, position) };
+      return { position, path, compacted: true, batches: [] };
     }),
   );
-  let grouped = 0;
-  for (const { position, path, batches } of entries) {
-    if (batches.length > 1) grouped++;
+  for (const entry of entries) {
+    const { position, path } = entry;
+    if (entry.compacted) counts.compacted++;
+    const batches = entry.compacted ? await compactedBatches(segments, folder, position, problems) : entry.batches;
+    if (batches.length > 1) counts.grouped++;
     for (const [index, b] of batches.entries()) {
       logged.push({
         checkpoint: placeIn(layout, partition, position, index),
-        id: b.id,
-        first: b.first,
-        commit: b.commit,
+        id: b?.id ?? '',
+        first: b?.first ?? 0,
+        commit: b?.commit ?? '',
       });
+      if (b === null) continue;
       const own = partitionOf(b.type, b.id, layout.partitions);
       if (own !== partition) problems.push(`${path} logs ${b.type} ${b.id} v${b.first}, of partition ${own}`);
     }
   }
-  return grouped;
+}
+
+type LoggedBatch = { type: string; id: string; first: number; commit: string } | null;
+
+/** What the compacted entry at `position` of the log in `folder` logged, from its segment (none, and a problem, when no segment says). */
+async function compactedBatches(
+  segments: SegmentIndex,
+  folder: string,
+  position: number,
+  problems: string[],
+): Promise<readonly LoggedBatch[]> {
+  try {
+    const said = await segments.entryAt(folder, position);
+    if (said.position !== position)
+      problems.push(`${entryPath(position, folder)}: its segment gives position ${said.position}`);
+    return said.batches.map((b) => (b === null ? null : { ...b, commit: '' }));
+  } catch (error) {
+    problems.push(`${entryPath(position, folder)} is compacted: ${(error as Error).message}`);
+    return [];
+  }
 }
 
 /** `Repository.get` agrees with the feed: each aggregate's version, count and digest are its batches' in feed order. */
