@@ -1,4 +1,5 @@
-import { FEED_FOLDER, type FeedBatch, type FeedOptions, type FileSystem, Repository } from '@evsrc/core';
+import { type FeedBatch, type FeedOptions, type FileSystem, Repository } from '@evsrc/core';
+import { FEED_FOLDER } from '@evsrc/core/adapter';
 import {
   decodeEntry,
   entryPath,
