@@ -29,7 +29,7 @@ npm init -y >/dev/null
 npm pkg set type=module >/dev/null
 npm install --no-audit --no-fund --silent "$out"/*.tgz
 cat > check.mjs <<'JS'
-const entries = ['@evsrc/core', '@evsrc/core/internals', '@evsrc/core/testing', '@evsrc/core/testing/vitest', '@evsrc/fs-local', '@evsrc/fs-s3', '@evsrc/fs-azure', '@evsrc/fs-redis', '@evsrc/store', '@evsrc/cli'];
+const entries = ['@evsrc/core', '@evsrc/core/adapter', '@evsrc/core/internals', '@evsrc/core/testing', '@evsrc/core/testing/vitest', '@evsrc/fs-local', '@evsrc/fs-s3', '@evsrc/fs-azure', '@evsrc/fs-redis', '@evsrc/store', '@evsrc/cli'];
 for (const entry of entries) {
   const module = await import(entry);
   if (Object.keys(module).length === 0) throw new Error(`${entry} exports nothing`);

@@ -7,10 +7,11 @@
  * - The {@link Repository} that loads and saves aggregates as batch files and snapshots.
  * - The change {@link Feed} of a store, and {@link Projection}s fed by it.
  *
- * This entry point is the public API: what an application or a storage adapter needs, and
- * nothing else (`packages/core/api.md` lists it; `test/public-api.test.ts` guards it). The
- * building blocks the CLI, the benchmarks and the reliability tests use are in
- * `@evsrc/core/internals`, which carries no stability promise.
+ * This entry point is the public API: what an application needs, and nothing else
+ * (`packages/core/api.md` lists it; `test/public-api.test.ts` guards it). What only someone
+ * writing a storage adapter needs (naming rules, listing, read limits, store-URL parameters)
+ * is in `@evsrc/core/adapter`, stable too. The building blocks the CLI, the benchmarks and
+ * the reliability tests use are in `@evsrc/core/internals`, which carries no stability promise.
  *
  * @packageDocumentation
  */
@@ -19,8 +20,6 @@
 export { type Compression, zstdAvailable } from './codec/compression.js';
 export type { EncryptionOptions } from './codec/keys.js';
 export type { CodecOptions } from './codec/pipeline.js';
-// Store-URL parameters, for adapters' `fromUrl`
-export { readUrlParams, type UrlParamKind, type UrlParams } from './config/url-params.js';
 // Errors: every class and code is public
 export {
   AggregateNotFoundError,
@@ -54,7 +53,7 @@ export {
 // The change feed and projections
 export type { CompactionResult, CompactOptions } from './feed/compaction.js';
 export { Feed, type FeedBatch, type FeedOptions, type FeedReadOptions, type FeedWatchOptions } from './feed/feed.js';
-export { type Checkpoint, FEED_FOLDER, FEED_START } from './feed/layout.js';
+export { type Checkpoint, FEED_START } from './feed/layout.js';
 export { Projection, type ProjectionOptions } from './feed/projection.js';
 export { SharedProjection, type SharedProjectionOptions } from './feed/shared-projection.js';
 // Reading one stored file (its header), e.g. to check how it was encoded
@@ -104,17 +103,6 @@ export type {
   SaveOptions,
 } from './repository/options.js';
 export { Repository } from './repository/repository.js';
-// The FileSystem port, and what adapter authors need to implement it
-export {
-  type CreateOptions,
-  type FileSystem,
-  HEAD_CHECK_ABOVE,
-  type ListOptions,
-  READ_HEAD_BYTES,
-  type ReadOptions,
-  type ReplaceOptions,
-} from './storage/file-system.js';
+// The FileSystem port (what an adapter implements: see `@evsrc/core/adapter`), and the in-memory one
+export type { CreateOptions, FileSystem, ListOptions, ReadOptions, ReplaceOptions } from './storage/file-system.js';
 export { InMemoryFileSystem, type InMemoryFileSystemOptions } from './storage/in-memory.js';
-export { type Listing, openListing } from './storage/list-options.js';
-export { assertValidPath, assertValidPrefix, compareNames, MAX_PATH_BYTES } from './storage/paths.js';
-export { checkReadSize, MAX_READ_BYTES, readStreamBody, STREAM_HEAD_ABOVE } from './storage/read-limits.js';

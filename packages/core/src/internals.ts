@@ -3,11 +3,12 @@
  * (the CLI, the benchmarks, the reliability and integration tests, core's tests).
  *
  * **Unstable.** Nothing here is covered by semver: names, signatures and behaviour change in
- * any release, without notice. Applications and storage adapters import from `@evsrc/core`
- * only; if an adapter seems to need something from here, open an issue: it probably belongs
- * in the public API.
+ * any release, without notice. Applications import from `@evsrc/core` only, storage adapters
+ * from `@evsrc/core` and `@evsrc/core/adapter`; if an adapter seems to need something from
+ * here, open an issue: it probably belongs in `@evsrc/core/adapter`.
  *
- * Holds only what `@evsrc/core` does not export; import public names from there.
+ * Holds only what `@evsrc/core` and `@evsrc/core/adapter` do not export; import those names
+ * from there.
  *
  * @packageDocumentation
  */

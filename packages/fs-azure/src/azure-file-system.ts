@@ -1,19 +1,16 @@
 import type { BlobItem, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import {
-  assertValidPath,
   type CreateOptions,
-  compareNames,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
   isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
-  openListing,
   type ReadOptions,
-  readStreamBody,
   StorageError,
 } from '@evsrc/core';
+import { assertValidPath, compareNames, openListing, readStreamBody } from '@evsrc/core/adapter';
 import { CodePointOrder } from './code-point-order.js';
 import { isAlreadyExists, isContainerNotFound, isNotFound } from './errors.js';
 import { type ListingPlan, MAX_PAGE_SIZE, pageSizeFor, planListing } from './listing.js';

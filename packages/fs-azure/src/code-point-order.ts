@@ -1,4 +1,4 @@
-import { compareNames } from '@evsrc/core';
+import { compareNames } from '@evsrc/core/adapter';
 
 /**
  * Puts names that arrive in UTF-16 code unit order into code point order, as they arrive.

@@ -1,4 +1,4 @@
-import { compareNames } from '@evsrc/core';
+import { compareNames } from '@evsrc/core/adapter';
 
 /** The most names one List Blobs request returns. */
 export const MAX_PAGE_SIZE = 5000;

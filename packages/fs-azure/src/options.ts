@@ -4,7 +4,8 @@ import {
   type StoragePipelineOptions,
   type StorageRetryOptions,
 } from '@azure/storage-blob';
-import { assertValidPrefix, ConfigurationError, isEvsrcError } from '@evsrc/core';
+import { ConfigurationError, isEvsrcError } from '@evsrc/core';
+import { assertValidPrefix } from '@evsrc/core/adapter';
 
 /** Settings shared by every way of pointing {@link AzureFileSystem} at a container. */
 export interface AzureCommonOptions {

@@ -1,5 +1,6 @@
 import { BlobServiceClient } from '@azure/storage-blob';
-import { ConfigurationError, readUrlParams } from '@evsrc/core';
+import { ConfigurationError } from '@evsrc/core';
+import { readUrlParams } from '@evsrc/core/adapter';
 import { AzureFileSystem } from './azure-file-system.js';
 
 /** The environment variable holding the connection string for `azure://` URLs. */

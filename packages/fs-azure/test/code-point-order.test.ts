@@ -1,4 +1,4 @@
-import { compareNames } from '@evsrc/core';
+import { compareNames } from '@evsrc/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { CodePointOrder } from '../src/code-point-order.js';
 import { pageSizeFor, planListing } from '../src/listing.js';

@@ -5,22 +5,18 @@ import { link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } fro
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
-  assertValidPath,
-  assertValidPrefix,
   type CreateOptions,
-  compareNames,
-  FEED_FOLDER,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
   isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
-  openListing,
   type ReadOptions,
   type ReplaceOptions,
   StorageError,
 } from '@evsrc/core';
+import { assertValidPath, assertValidPrefix, compareNames, FEED_FOLDER, openListing } from '@evsrc/core/adapter';
 import { readWholeFile } from './read-file.js';
 import { watchFolder } from './watch.js';
 

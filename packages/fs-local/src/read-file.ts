@@ -1,5 +1,6 @@
 import { close, constants, fstat, open, read } from 'node:fs';
-import { checkReadSize, FileTooLargeError, MAX_READ_BYTES, type ReadOptions } from '@evsrc/core';
+import { FileTooLargeError, type ReadOptions } from '@evsrc/core';
+import { checkReadSize, MAX_READ_BYTES } from '@evsrc/core/adapter';
 
 /** Files up to this size (less one byte) are read with a single `read`. */
 const SMALL_FILE = 64 * 1024;

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigurationError, readUrlParams } from '@evsrc/core';
+import { ConfigurationError } from '@evsrc/core';
+import { readUrlParams } from '@evsrc/core/adapter';
 import { LocalFileSystem } from './local-file-system.js';
 
 /**

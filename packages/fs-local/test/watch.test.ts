@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { FEED_FOLDER } from '@evsrc/core';
+import { FEED_FOLDER } from '@evsrc/core/adapter';
 import { LocalFileSystem, TEMPORARY_FOLDER } from '@evsrc/fs-local';
 import { afterEach, describe, expect, it } from 'vitest';
 

@@ -18,7 +18,8 @@
  *
  * @module
  */
-import { assertValidPath, ConfigurationError } from '@evsrc/core';
+import { ConfigurationError } from '@evsrc/core';
+import { assertValidPath } from '@evsrc/core/adapter';
 
 /** The hash tag of the keys of root-level files and of the root index. */
 export const ROOT_TAG = '/';

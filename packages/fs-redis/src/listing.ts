@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { compareNames } from '@evsrc/core';
+import { compareNames } from '@evsrc/core/adapter';
 
 /** Reads one page of a folder index: members `>= min` (or `> min`) and `< max`, at most `count`. */
 export type PageReader = (folder: string, min: string, max: string | Buffer, count: number) => Promise<string[]>;

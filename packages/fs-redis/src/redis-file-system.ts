@@ -1,19 +1,16 @@
 // Over 300 lines: one adapter's whole mapping of the FileSystem port onto Redis; split by operation would scatter it.
 import {
-  assertValidPrefix,
   ConfigurationError,
   type CreateOptions,
-  checkReadSize,
   FileExistsError,
   type FileSystem,
-  HEAD_CHECK_ABOVE,
   isEvsrcError,
   type ListOptions,
   MissingPredecessorError,
-  openListing,
   type ReadOptions,
   StorageError,
 } from '@evsrc/core';
+import { assertValidPrefix, checkReadSize, HEAD_CHECK_ABOVE, openListing } from '@evsrc/core/adapter';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { assertValidKeyPrefix, type FileKeys, folderOf, type IndexEntry, KeyLayout } from './keys.js';
 import { walk } from './listing.js';

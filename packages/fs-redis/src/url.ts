@@ -1,4 +1,5 @@
-import { ConfigurationError, readUrlParams } from '@evsrc/core';
+import { ConfigurationError } from '@evsrc/core';
+import { readUrlParams } from '@evsrc/core/adapter';
 import { RedisFileSystem } from './redis-file-system.js';
 
 /**

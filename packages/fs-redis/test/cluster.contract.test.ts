@@ -1,4 +1,5 @@
-import { ErrorCode, FEED_FOLDER, type FileSystem, isEvsrcError } from '@evsrc/core';
+import { ErrorCode, type FileSystem, isEvsrcError } from '@evsrc/core';
+import { FEED_FOLDER } from '@evsrc/core/adapter';
 import {
   describeFeedContract,
   describeFileSystemContract,

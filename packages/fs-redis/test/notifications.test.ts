@@ -1,4 +1,4 @@
-import { FEED_FOLDER } from '@evsrc/core';
+import { FEED_FOLDER } from '@evsrc/core/adapter';
 import { freePort } from '@evsrc/test-servers';
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';

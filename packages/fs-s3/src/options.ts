@@ -1,5 +1,6 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { assertValidPrefix, ConfigurationError } from '@evsrc/core';
+import { ConfigurationError } from '@evsrc/core';
+import { assertValidPrefix } from '@evsrc/core/adapter';
 
 /** Options of {@link S3FileSystem}. */
 export interface S3FileSystemOptions {

@@ -10,21 +10,18 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import {
-  assertValidPath,
   type CreateOptions,
   ErrorCode,
   FileExistsError,
   type FileSystem,
   InvalidPathError,
   isEvsrcError,
-  type Listing,
   type ListOptions,
   MissingPredecessorError,
-  openListing,
   type ReadOptions,
-  readStreamBody,
   StorageError,
 } from '@evsrc/core';
+import { assertValidPath, type Listing, openListing, readStreamBody } from '@evsrc/core/adapter';
 import { PROBE_FOLDER, probeConditionalWrites } from './conditional-write-probe.js';
 import { clientConfigOf, type ResolvedS3Options, resolveOptions, type S3FileSystemOptions } from './options.js';
 import { isConditionFailed, isNoSuchKey } from './s3-errors.js';

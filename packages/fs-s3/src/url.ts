@@ -1,4 +1,5 @@
-import { ConfigurationError, readUrlParams } from '@evsrc/core';
+import { ConfigurationError } from '@evsrc/core';
+import { readUrlParams } from '@evsrc/core/adapter';
 import { S3FileSystem } from './s3-file-system.js';
 
 /**

@@ -1,4 +1,5 @@
-import { type BatchHeader, FEED_FOLDER, type FileSystem, Repository } from '@evsrc/core';
+import { type BatchHeader, type FileSystem, Repository } from '@evsrc/core';
+import { FEED_FOLDER } from '@evsrc/core/adapter';
 import {
   decodeSegment,
   type FeedLayout,

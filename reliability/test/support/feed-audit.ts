@@ -1,12 +1,5 @@
-import {
-  ErrorCode,
-  FEED_FOLDER,
-  type FeedBatch,
-  type FeedOptions,
-  type FileSystem,
-  isEvsrcError,
-  Repository,
-} from '@evsrc/core';
+import { ErrorCode, type FeedBatch, type FeedOptions, type FileSystem, isEvsrcError, Repository } from '@evsrc/core';
+import { FEED_FOLDER } from '@evsrc/core/adapter';
 import {
   DEFAULT_PARTITIONS,
   decodeEntry,

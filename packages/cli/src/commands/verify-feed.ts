@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
-import { FEED_FOLDER, type FileSystem } from '@evsrc/core';
+import type { FileSystem } from '@evsrc/core';
+import { FEED_FOLDER } from '@evsrc/core/adapter';
 import {
   batchPath,
   readEntry as decodeFeedEntry,

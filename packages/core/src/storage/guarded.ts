@@ -10,7 +10,7 @@ import type { CreateOptions, FileSystem, ListOptions, ReadOptions, ReplaceOption
 import { MAX_READ_BYTES } from './read-limits.js';
 
 /** Runs a file system call, turning any non-evsrc failure into a {@link StorageError} naming the path. */
-export async function storage<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
+async function storage<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -34,7 +34,7 @@ export async function readWithin(fs: FileSystem, path: string, options: ReadOpti
 }
 
 /** Lists like `fs.list`, turning any non-evsrc failure into a {@link StorageError} naming the prefix. */
-export async function* storageList(fs: FileSystem, prefix: string, options?: ListOptions): AsyncGenerator<string> {
+async function* storageList(fs: FileSystem, prefix: string, options?: ListOptions): AsyncGenerator<string> {
   try {
     yield* fs.list(prefix, options);
   } catch (error) {

@@ -24,8 +24,9 @@ import { describe, expect, it } from 'vitest';
  *  6. `repository/`: loads and saves aggregates through all of the above.
  *  7. `inspect/`, `testing/`: tools over the repository (listing, stored batches; fakes and
  *     contracts for adapters and users).
- *  8. `index.ts`, `internals.ts`: the package's entry points, the public API and the unstable
- *     rest for evsrc's own tools (`@evsrc/core/internals`).
+ *  8. `index.ts`, `adapter.ts`, `internals.ts`: the package's entry points: the public API,
+ *     the stable API for storage adapters (`@evsrc/core/adapter`) and the unstable rest for
+ *     evsrc's own tools (`@evsrc/core/internals`).
  *
  * `import type` counts like any import: a type from a higher layer still ties the lower one
  * to its shape (that is how `format/` came to depend on `codec/`), and no type import needs
@@ -41,7 +42,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['feed'],
   ['repository'],
   ['inspect', 'testing'],
-  ['index.ts', 'internals.ts'],
+  ['index.ts', 'adapter.ts', 'internals.ts'],
 ];
 
 /**
