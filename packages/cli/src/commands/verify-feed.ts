@@ -1,3 +1,4 @@
+// Over 300 lines: one command's walk of the feed's logs (entries, compacted entries, links, hints, places) and the report of each finding; split, each part would pass the same state around.
 import { crc32 } from 'node:zlib';
 import type { FileSystem } from '@evsrc/core';
 import { FEED_FOLDER } from '@evsrc/core/adapter';

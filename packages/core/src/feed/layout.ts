@@ -46,7 +46,7 @@ export const BELL = `${BELL_FOLDER}ring`;
 /** Most partitions a feed can have. */
 export const MAX_PARTITIONS = 256;
 /** Partitions of a feed turned on without saying how many (see `docs/reference/feed.md`, "How many partitions"). */
-export const DEFAULT_PARTITIONS = 8;
+export const DEFAULT_PARTITIONS = 32;
 
 /**
  * How a store's feed is laid out: how many logs, and whether it is the one log of a

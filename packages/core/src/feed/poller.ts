@@ -10,8 +10,13 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-/** Polls of the bell between two full sweeps of the logs (a lost ring delays other processes' watchers at most this long). */
+/**
+ * Polls of the bell between two full sweeps of the logs, at least (a lost ring delays
+ * other processes' watchers at most this long): 4 × K for K partitions, so that an idle
+ * watcher makes at most 1.25 reads per interval on average, whatever K is.
+ */
 export const SWEEP_EVERY = 60;
+const sweepEvery = (partitions: number) => Math.max(SWEEP_EVERY, 4 * partitions);
 
 /**
  * Waits for new log entries on behalf of every watcher of one file system in this
@@ -19,7 +24,7 @@ export const SWEEP_EVERY = 60;
  * {@link FileSystem.watch} where it has one. Per poll interval: on a store from before
  * partitions, one read of its log's next position; on a partitioned feed, one read of the bell (`.evsrc/feed/bell/ring`), and the
  * next position of each partition waited on only when the bell changed, something woke
- * the poller, a new wait began, or every {@link SWEEP_EVERY} polls (a sweep).
+ * the poller, a new wait began, or every {@link SWEEP_EVERY} polls or 4 × K, whichever is more (a sweep).
  */
 export class FeedPoller {
   readonly #fs: FileSystem;
@@ -186,7 +191,7 @@ export class FeedPoller {
   /** Looks whether the positions in `next` exist; on failure rejects every waiter and returns false. */
   async #poll(next: ReadonlyMap<number, number>, woken: boolean): Promise<boolean> {
     try {
-      if (!this.#layout.legacy && !woken && this.#sinceSweep < SWEEP_EVERY) {
+      if (!this.#layout.legacy && !woken && this.#sinceSweep < sweepEvery(this.#layout.partitions)) {
         // Idle: the bell only, read before any log so that a ring after it is seen next time.
         const bytes = await this.#guarded.read(BELL);
         const bell = bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1');

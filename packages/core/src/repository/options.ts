@@ -63,7 +63,7 @@ export interface RepositoryOptions {
   /**
    * The change feed ({@link Repository.feed}): `true` logs every save in the store's feed
    * (and marks the store, so that every other writer does too); `{ partitions: K }` does
-   * the same, turning a store's feed on with K logs (default 8, from 1 to 256; fixed once
+   * the same, turning a store's feed on with K logs (default 32, from 1 to 256; fixed once
    * the feed is on: asking another number of a store whose feed is on is a
    * `ConfigurationError`); `false` refuses to write to a store whose feed is on; default:
    * log when the store is marked. Read once, at the first save: writers started before
