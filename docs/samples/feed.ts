@@ -20,8 +20,8 @@ for await (const batch of repository.feed.read()) {
   console.log(`${batch.aggregateId} v${batch.firstVersion}-${batch.lastVersion} at ${batch.checkpoint}`);
   checkpoint = batch.checkpoint; // store it anywhere; read({ from: checkpoint }) resumes after it
 }
-// c-1 v1-1 at 1:0
-// c-2 v1-1 at 2:0
+// c-1 v1-1 at 1|1:0:2059aecbbc7bdb7c   (one partition in memory; the entry ids are random)
+// c-2 v1-1 at 1|2:0:8ca35650d6dc91d0
 
 // Watch: the same, then each new batch as it is committed (until the signal aborts).
 const stop = new AbortController();

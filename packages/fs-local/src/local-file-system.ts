@@ -82,6 +82,8 @@ export class LocalFileSystem implements FileSystem {
    * with `UV_THREADPOOL_SIZE=8`, 1.7 M ev/s at 16).
    */
   readonly readConcurrency = 16;
+  /** One log for the feed: the writers share this disk, and one log lets a process group its saves into one entry. */
+  readonly feedPartitions = 1;
   readonly #tmp: string;
   readonly #maxAge: number;
   #prepared: Promise<void> | undefined;

@@ -48,7 +48,7 @@ export async function openFeedLog(fs: FileSystem, feed: FeedSetting): Promise<Fe
   }
   if (feed === true || typeof feed === 'object') {
     try {
-      await guarded.create(FEED_MARKER, encodeMarker(asked ?? DEFAULT_PARTITIONS));
+      await guarded.create(FEED_MARKER, encodeMarker(asked ?? defaultPartitions(fs)));
     } catch (error) {
       if (!isEvsrcError(error, ErrorCode.FileExists)) throw error;
     }
@@ -66,6 +66,12 @@ export async function openFeedLog(fs: FileSystem, feed: FeedSetting): Promise<Fe
     );
   }
   return new FeedLog(fs, layout);
+}
+
+/** The partitions of a feed turned on without saying how many: the backend's, else {@link DEFAULT_PARTITIONS}. */
+function defaultPartitions(fs: FileSystem): number {
+  const k = fs.feedPartitions;
+  return k !== undefined && Number.isSafeInteger(k) && k >= 1 && k <= MAX_PARTITIONS ? k : DEFAULT_PARTITIONS;
 }
 
 /**

@@ -145,6 +145,15 @@ export interface FileSystem {
   readonly readConcurrency?: number;
 
   /**
+   * How many partitions the change feed of a store on this backend gets when it is turned
+   * on without saying (`feed: true`). Optional; default 32 (a store that writers on many
+   * machines share over a network). A backend whose writers share one machine and one
+   * disk (local disk, memory) says 1: there the saves of a process group into one log
+   * entry, which many partitions would spread apart (see `docs/reference/feed.md`).
+   */
+  readonly feedPartitions?: number;
+
+  /**
    * Optional: calls `listener` soon after files under `folder` are created or replaced, by
    * this process or (where the backend can tell) another one. A hint to look again, never
    * a promise: it may come late, more than once, or — after a lost connection — not at

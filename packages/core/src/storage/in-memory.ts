@@ -30,6 +30,8 @@ export class InMemoryFileSystem implements FileSystem {
   readonly #names: string[] = [];
   readonly #async: boolean;
   readonly #watchers = new Set<{ folder: string; listener: () => void }>();
+  /** One log for the feed: one process writes it, and one log lets its saves group into one entry. */
+  readonly feedPartitions = 1;
 
   constructor(options: InMemoryFileSystemOptions = {}) {
     this.#async = options.async ?? true;
