@@ -31,6 +31,7 @@ export {
   readEntry,
 } from './feed/entry.js';
 export type { FeedCodec, LoggedBatchHeader } from './feed/feed.js';
+export { ConsumerGroup, type ConsumerGroupOptions, type GroupRound } from './feed/group.js';
 export {
   BELL,
   chunkFolder,
