@@ -15,11 +15,11 @@ import { BELL, BELL_FOLDER } from './layout.js';
  * bell's replace is what `fs.watch` sees, memory, Redis: a cheap write, and the latency
  * watchers of other processes see), RING_GAP_POLLED_MS where watchers only poll (S3,
  * Azure: a billed PUT, against a poll interval of 250 ms anyway). Backends with pub/sub
- * (Redis) also get a `notify` with each ring.
+ * (Redis) also get a `notify` per entry, which costs no storage request and is not awaited.
  */
 
 /** Least time between two replaces of the bell by one process, on a store with notifications. */
-export const RING_GAP_MS = 100;
+export const RING_GAP_MS = 20;
 /** The same on a store without notifications (object stores: each replace is a billed request). */
 export const RING_GAP_POLLED_MS = 1000;
 
@@ -37,6 +37,8 @@ let rings = 0;
 
 /** Tells other processes' watchers that `partition` has an entry at `position` (best effort). */
 export function ringBell(fs: FileSystem, partition: number, position: number): void {
+  // Pub/sub watchers (Redis) hear every entry at once; the PUBLISH is not awaited by the save.
+  void fs.notify?.(BELL_FOLDER).catch(() => {});
   let ringer = ringers.get(fs);
   if (!ringer) {
     ringer = { busy: false, again: false, last: 0 };
@@ -59,8 +61,6 @@ async function ring(fs: FileSystem, ringer: Ringer, partition: number, position:
     // A value no other ring has: a watcher that read the bell before sees a change.
     const value = `${partition}:${position}:${unique}:${++rings}`;
     await fs.replace(BELL, new TextEncoder().encode(value), { durable: false }).catch(() => undefined);
-    // Pub/sub watchers (Redis) hear it at once: a PUBLISH per ring, not per entry.
-    await fs.notify?.(BELL_FOLDER).catch(() => undefined);
     if (!ringer.again) break;
   }
   ringer.busy = false;
