@@ -6,7 +6,6 @@
  * @module
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, release, totalmem, type } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAzureBackend } from './backends/azure.js';
@@ -17,7 +16,7 @@ import { startS3Backend } from './backends/s3.js';
 import type { Backend, BackendName, Started } from './backends/types.js';
 import { type Options, parseOptions, USAGE, type WorkloadName } from './options.js';
 import { report } from './report.js';
-import { METHOD, type Results, type Row } from './results.js';
+import { METHOD, machineInfo, type Results, type Row } from './results.js';
 import { checkTargets } from './targets.js';
 import { codecSizes, codecSizeTable } from './workloads/codec-sizes.js';
 import { type Outcome, type RunContext, useCodec } from './workloads/context.js';
@@ -225,17 +224,10 @@ async function runProbe(options: Options, results: Results): Promise<void> {
 }
 
 function newResults(options: Options): Results {
-  const cpu = cpus();
   return {
     startedAt: new Date().toISOString(),
     durationS: 0,
-    machine: {
-      cpus: cpu.length,
-      cpu: cpu[0]?.model.trim() ?? 'unknown',
-      memoryGb: Math.round(totalmem() / 2 ** 30),
-      os: `${type()} ${release()}`,
-      node: process.version,
-    },
+    machine: machineInfo(),
     settings: {
       quick: options.quick,
       durable: options.durable,

@@ -1,3 +1,4 @@
+import { cpus, release, totalmem, type } from 'node:os';
 import type { BackendName } from './backends/types.js';
 import type { Measurement } from './measure.js';
 import type { ParserName, Sizes } from './options.js';
@@ -17,6 +18,18 @@ export interface Row {
   /** evsrc time / raw time (above 1: evsrc is slower). */
   readonly ratio?: number;
   readonly error?: string;
+}
+
+/** The machine a run measured: CPUs, memory, OS and Node, for every results file. */
+export function machineInfo(): Record<string, string | number> {
+  const cpu = cpus();
+  return {
+    cpus: cpu.length,
+    cpu: cpu[0]?.model.trim() ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    os: `${type()} ${release()}`,
+    node: process.version,
+  };
 }
 
 export interface Results {

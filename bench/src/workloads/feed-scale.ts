@@ -10,10 +10,11 @@
  * @module
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { cpus, loadavg, release, totalmem, type } from 'node:os';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { FileSystem } from '@evsrc/core';
 import { compactFeed } from '@evsrc/core/internals';
+import { machineInfo } from '../results.js';
 import {
   PROXY_DELAY_MS,
   type ScaleBackend,
@@ -404,17 +405,10 @@ async function runBackend(
 /** Runs every backend and P of `settings`; the caller prints and writes the results. */
 export async function feedScale(settings: FeedScaleSettings): Promise<FeedScaleResults> {
   const began = performance.now();
-  const cpu = cpus();
   const results: FeedScaleResults = {
     startedAt: new Date().toISOString(),
     durationS: 0,
-    machine: {
-      cpus: cpu.length,
-      cpu: cpu[0]?.model.trim() ?? 'unknown',
-      memoryGb: Math.round(totalmem() / 2 ** 30),
-      os: `${type()} ${release()}`,
-      node: process.version,
-    },
+    machine: machineInfo(),
     settings: { ...settings, proxyDelayMs: PROXY_DELAY_MS },
     method: FEED_SCALE_METHOD,
     backends: {},

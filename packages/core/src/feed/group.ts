@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CorruptFileError, ErrorCode, isEvsrcError } from '../errors.js';
+import { ConfigurationError, CorruptFileError, ErrorCode, isEvsrcError } from '../errors.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { GuardedFileSystem } from '../storage/guarded.js';
 
@@ -76,7 +76,9 @@ export class ConsumerGroup {
   constructor(options: ConsumerGroupOptions) {
     this.member = options.member ?? randomBytes(8).toString('hex');
     if (!MEMBER.test(this.member)) {
-      throw new CorruptFileError(options.folder, `member id ${JSON.stringify(this.member)} is not [a-z0-9-]{1,64}`);
+      throw new ConfigurationError(
+        `A consumer group's member id must be [a-z0-9-]{1,64}, not ${JSON.stringify(this.member)}`,
+      );
     }
     this.#fs = GuardedFileSystem.of(options.fs);
     this.#folder = options.folder;

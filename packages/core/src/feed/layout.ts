@@ -84,6 +84,8 @@ export function entryPath(position: number, folder: string = FEED_FOLDER): strin
   return `${chunkFolder(position, folder)}${String(position).padStart(12, '0')}.entry`;
 }
 
+const encoder = new TextEncoder();
+
 /**
  * The partition of an aggregate among `partitions`: FNV-1a (32 bits) of the UTF-8 bytes of
  * `{type}\n{id}`, modulo `partitions`. Part of the file format: it never changes.
@@ -91,7 +93,7 @@ export function entryPath(position: number, folder: string = FEED_FOLDER): strin
 export function partitionOf(type: string, id: string, partitions: number): number {
   if (partitions === 1) return 0;
   let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(`${type}\n${id}`)) {
+  for (const byte of encoder.encode(`${type}\n${id}`)) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
@@ -100,7 +102,7 @@ export function partitionOf(type: string, id: string, partitions: number): numbe
 
 /** The marker's bytes for a feed of `partitions` logs. */
 export function encodeMarker(partitions: number): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify({ evsrc: 1, partitions })}\n`);
+  return encoder.encode(`${JSON.stringify({ evsrc: 1, partitions })}\n`);
 }
 
 /**
@@ -176,6 +178,9 @@ export interface FeedPosition {
  */
 export type Checkpoint = string;
 
+/** A place in one log: `"{position}:{index}"`, and the entry's id where it has one. */
+const PLACE = /^(\d{1,12}):(\d{1,6})(?::([0-9a-f]{16}))?$/;
+
 /** The checkpoint before the first batch of the feed. */
 export const FEED_START: Checkpoint = '0:0';
 
@@ -193,7 +198,7 @@ export const ENTRY_ID = /^[0-9a-f]{16}$/;
  */
 export function parseCheckpoint(value: Checkpoint | undefined | null): FeedPosition {
   if (value === undefined || value === null) return { position: 0, index: 0 };
-  const match = typeof value === 'string' ? /^(\d{1,12}):(\d{1,6})(?::([0-9a-f]{16}))?$/.exec(value) : null;
+  const match = typeof value === 'string' ? PLACE.exec(value) : null;
   if (!match) {
     throw new ConfigurationError(
       `Not a feed checkpoint: ${JSON.stringify(value)} (expected "position:index[:entry id]", e.g. "42:0")`,
@@ -264,8 +269,7 @@ export function parseVector(value: Checkpoint | undefined | null, layout: FeedLa
 export function isCheckpoint(value: unknown): value is Checkpoint {
   if (typeof value !== 'string') return false;
   const vector = /^(\d{1,3})\|(.*)$/s.exec(value);
-  const place = /^(\d{1,12}):(\d{1,6})(?::([0-9a-f]{16}))?$/;
-  if (!vector) return place.test(value);
+  if (!vector) return PLACE.test(value);
   const parts = (vector[2] as string).split(',');
-  return parts.length === Number(vector[1]) && parts.every((part) => part === '' || place.test(part));
+  return parts.length === Number(vector[1]) && parts.every((part) => part === '' || PLACE.test(part));
 }
